@@ -1,0 +1,325 @@
+// pybind11 only: check every array's dtype, layout and shape, then run the kernel with the
+// GIL released. Each function is registered for float32 and float64 with noconvert, so an
+// array is never silently copied (an in-place update must reach the caller's array).
+// nnfast.functional validates arguments with friendly messages first; the checks here are
+// the last line, so that the C++ never sees inconsistent sizes whoever calls it.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "cpu.h"
+#include "gemm/gemm.h"
+#include "nn/activations.h"
+#include "nn/linear.h"
+#include "nn/network.h"
+#include "nn/output_loss.h"
+
+namespace py = pybind11;
+using nnfast::index_t;
+using nnfast::nn::Act;
+using nnfast::nn::Head;
+
+namespace {
+
+template <typename T>
+using carray = py::array_t<T, py::array::c_style>;
+
+[[noreturn]] void fail(const std::string& msg) { throw py::value_error(msg); }
+
+template <typename T>
+void require_shape(const carray<T>& a, std::vector<index_t> shape, const char* name) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(i) == shape[i];
+  if (!ok) {
+    std::string want = "(";
+    for (size_t i = 0; i < shape.size(); ++i) want += (i ? ", " : "") + std::to_string(shape[i]);
+    fail(std::string(name) + " must have shape " + want + ")");
+  }
+}
+
+template <typename T>
+void require_ndim(const carray<T>& a, int ndim, const char* name) {
+  if (a.ndim() != ndim) fail(std::string(name) + " must be " + std::to_string(ndim) + "-D");
+}
+
+Act to_act(int a) {
+  if (a < 0 || a > 4) fail("unknown activation code " + std::to_string(a));
+  return static_cast<Act>(a);
+}
+Head to_head(int h) {
+  if (h < 0 || h > 2) fail("unknown output head code " + std::to_string(h));
+  return static_cast<Head>(h);
+}
+
+// A 2-D operand of the matrix product in any layout with one unit stride: row-major as is,
+// column-major (Fortran, or a transposed view) read as the transpose of a row-major matrix.
+template <typename T>
+struct Operand {
+  const T* ptr;
+  index_t ld;
+  bool trans;
+  index_t rows, cols;  // of op(X)
+};
+
+template <typename T>
+Operand<T> operand(const py::array_t<T>& x, bool trans, const char* name) {
+  if (x.ndim() != 2) fail(std::string(name) + " must be 2-D");
+  const index_t r = x.shape(0), c = x.shape(1);
+  const index_t s0 = x.strides(0), s1 = x.strides(1), it = sizeof(T);
+  Operand<T> op{x.data(), 0, trans, trans ? c : r, trans ? r : c};
+  if (r == 0 || c == 0) {
+    op.ld = std::max<index_t>(c, 1);  // nothing is read
+  } else if ((s1 == it || c <= 1) && s0 > 0 && s0 % it == 0 && s0 / it >= c) {
+    op.ld = s0 / it;
+  } else if ((s0 == it || r <= 1) && s1 > 0 && s1 % it == 0 && s1 / it >= r) {
+    op.ld = s1 / it;
+    op.trans = !trans;
+  } else if (r <= 1 && c <= 1) {
+    op.ld = 1;
+  } else {
+    fail(std::string(name) + " needs one unit stride (C or Fortran order); copy it first");
+  }
+  if (op.ld < 1) op.ld = 1;
+  return op;
+}
+
+template <typename T>
+void gemm(carray<T> C, py::array_t<T> A, py::array_t<T> B, bool trans_a, bool trans_b,
+          double beta, bool naive) {
+  const Operand<T> a = operand(A, trans_a, "A"), b = operand(B, trans_b, "B");
+  if (a.cols != b.rows) fail("op(A) and op(B) have different inner dimensions");
+  require_shape(C, {a.rows, b.cols}, "C");
+  if (beta != 0.0 && beta != 1.0) fail("beta must be 0 or 1");
+  T* c = C.mutable_data();
+  py::gil_scoped_release nogil;
+  auto f = naive ? nnfast::gemm::gemm_naive<T> : nnfast::gemm::gemm<T>;
+  f(c, std::max<index_t>(b.cols, 1), a.ptr, a.ld, a.trans, b.ptr, b.ld, b.trans, a.rows, b.cols,
+    a.cols, T(beta));
+}
+
+template <typename T>
+void activation_forward(carray<T> A, carray<T> Z, int act, double slope) {
+  if (A.size() != Z.size()) fail("A and Z must have the same size");
+  T* a = A.mutable_data();
+  py::gil_scoped_release nogil;
+  nnfast::nn::activation_forward(a, Z.data(), Z.size(), to_act(act), T(slope));
+}
+
+template <typename T>
+void activation_backward(carray<T> dZ, carray<T> dA, carray<T> A, int act, double slope) {
+  if (dZ.size() != dA.size() || A.size() != dA.size()) fail("dZ, dA and A must have the same size");
+  T* dz = dZ.mutable_data();
+  py::gil_scoped_release nogil;
+  nnfast::nn::activation_backward(dz, dA.data(), A.data(), A.size(), to_act(act), T(slope));
+}
+
+template <typename T>
+void softmax_forward(carray<T> A, carray<T> Z) {
+  require_ndim(Z, 2, "Z");
+  require_shape(A, {Z.shape(0), Z.shape(1)}, "A");
+  if (Z.shape(1) == 0) fail("Z must have at least one column");
+  T* a = A.mutable_data();
+  py::gil_scoped_release nogil;
+  nnfast::nn::softmax_forward(a, Z.data(), Z.shape(0), Z.shape(1));
+}
+
+template <typename T>
+double output_loss(carray<T> A, carray<T> dZ, carray<T> Z, carray<T> Y, int head) {
+  require_ndim(Z, 2, "Z");
+  const index_t m = Z.shape(0), k = Z.shape(1);
+  if (m == 0 || k == 0) fail("Z must not be empty");
+  require_shape(Y, {m, k}, "Y");
+  require_shape(A, {m, k}, "A");
+  require_shape(dZ, {m, k}, "dZ");
+  const Head h = to_head(head);
+  T* a = A.mutable_data();
+  T* dz = dZ.mutable_data();
+  py::gil_scoped_release nogil;
+  return nnfast::nn::output_loss(a, dz, Z.data(), Y.data(), m, k, h);
+}
+
+template <typename T>
+void linear_forward(carray<T> A, carray<T> A_prev, carray<T> W, carray<T> b, int act,
+                    double slope) {
+  require_ndim(A_prev, 2, "A_prev");
+  require_ndim(W, 2, "W");
+  const index_t m = A_prev.shape(0), n_in = A_prev.shape(1), n_out = W.shape(1);
+  require_shape(W, {n_in, n_out}, "W");
+  require_shape(b, {n_out}, "b");
+  require_shape(A, {m, n_out}, "A");
+  const Act g = to_act(act);
+  T* a = A.mutable_data();
+  py::gil_scoped_release nogil;
+  nnfast::nn::linear_forward(a, A_prev.data(), W.data(), b.data(), m, n_in, n_out, g, T(slope));
+}
+
+template <typename T>
+void linear_backward(std::optional<carray<T>> dA_prev, carray<T> dW, carray<T> db, carray<T> dZ,
+                     carray<T> A_prev, carray<T> W) {
+  require_ndim(dZ, 2, "dZ");
+  require_ndim(A_prev, 2, "A_prev");
+  const index_t m = dZ.shape(0), n_out = dZ.shape(1), n_in = A_prev.shape(1);
+  require_shape(A_prev, {m, n_in}, "A_prev");
+  require_shape(W, {n_in, n_out}, "W");
+  require_shape(dW, {n_in, n_out}, "dW");
+  require_shape(db, {n_out}, "db");
+  T* da = nullptr;
+  if (dA_prev) {
+    require_shape(*dA_prev, {m, n_in}, "dA_prev");
+    da = dA_prev->mutable_data();
+  }
+  T* dw = dW.mutable_data();
+  T* dbp = db.mutable_data();
+  py::gil_scoped_release nogil;
+  nnfast::nn::linear_backward(da, dw, dbp, dZ.data(), A_prev.data(), W.data(), m, n_in, n_out);
+}
+
+template <typename T>
+void sgd_step(carray<T> P, carray<T> G, double lr) {
+  if (P.size() != G.size()) fail("P and G must have the same size");
+  T* p = P.mutable_data();
+  py::gil_scoped_release nogil;
+  nnfast::nn::sgd_step(p, G.data(), P.size(), T(lr));
+}
+
+// The network's parameters as views of the caller's arrays (no copies: train updates them).
+template <typename T>
+nnfast::nn::Network<T> network(const py::list& Ws, const py::list& bs, int act, double slope,
+                               int head) {
+  nnfast::nn::Network<T> net;
+  net.act = to_act(act);
+  net.slope = T(slope);
+  net.head = to_head(head);
+  if (Ws.size() == 0 || Ws.size() != bs.size()) fail("weights and biases must be non-empty lists of equal length");
+  for (size_t l = 0; l < Ws.size(); ++l) {
+    if (!py::isinstance<carray<T>>(Ws[l]) || !py::isinstance<carray<T>>(bs[l]))
+      throw py::type_error("weights[" + std::to_string(l) + "] and biases[" + std::to_string(l) +
+                           "] must be C-contiguous arrays of the same dtype as X");
+    auto W = py::reinterpret_borrow<carray<T>>(Ws[l]);
+    auto b = py::reinterpret_borrow<carray<T>>(bs[l]);
+    require_ndim(W, 2, "weights[l]");
+    if (l == 0) net.sizes.push_back(W.shape(0));
+    if (W.shape(0) != net.sizes.back()) fail("weights[" + std::to_string(l) + "] does not chain with the previous layer");
+    net.sizes.push_back(W.shape(1));
+    require_shape(b, {W.shape(1)}, "biases[l]");
+    net.W.push_back(W.mutable_data());
+    net.b.push_back(b.mutable_data());
+  }
+  for (index_t n : net.sizes)
+    if (n < 1) fail("every layer needs at least one unit");
+  return net;
+}
+
+template <typename T>
+void forward(py::list As, carray<T> X, py::list Ws, py::list bs, int act, double slope, int head,
+             bool logits) {
+  auto net = network<T>(Ws, bs, act, slope, head);
+  require_ndim(X, 2, "X");
+  const index_t m = X.shape(0);
+  require_shape(X, {m, net.sizes[0]}, "X");
+  if (static_cast<index_t>(As.size()) != net.layers()) fail("As must hold one array per layer");
+  std::vector<T*> out;
+  for (index_t l = 0; l < net.layers(); ++l) {
+    if (!py::isinstance<carray<T>>(As[l])) throw py::type_error("As[l] must be a C-contiguous array of X's dtype");
+    auto A = py::reinterpret_borrow<carray<T>>(As[l]);
+    require_shape(A, {m, net.sizes[l + 1]}, "As[l]");
+    out.push_back(A.mutable_data());
+  }
+  py::gil_scoped_release nogil;
+  nnfast::nn::forward(out, X.data(), m, net, logits);
+}
+
+template <typename T>
+void predict(carray<T> out, carray<T> X, py::list Ws, py::list bs, int act, double slope, int head) {
+  auto net = network<T>(Ws, bs, act, slope, head);
+  require_ndim(X, 2, "X");
+  const index_t m = X.shape(0);
+  require_shape(X, {m, net.sizes[0]}, "X");
+  require_shape(out, {m, net.sizes.back()}, "out");
+  T* o = out.mutable_data();
+  py::gil_scoped_release nogil;
+  nnfast::nn::predict(o, X.data(), m, net);
+}
+
+template <typename T>
+void train(carray<double> loss_curve, carray<T> X, carray<T> Y, py::list Ws, py::list bs,
+           std::optional<carray<std::int64_t>> order, index_t batch, index_t epochs, double lr,
+           double alpha, int act, double slope, int head) {
+  auto net = network<T>(Ws, bs, act, slope, head);
+  require_ndim(X, 2, "X");
+  const index_t m = X.shape(0);
+  if (m < 1) fail("X must have at least one row");
+  require_shape(X, {m, net.sizes[0]}, "X");
+  require_shape(Y, {m, net.sizes.back()}, "Y");
+  if (batch < 1 || epochs < 1) fail("batch and epochs must be >= 1");
+  require_shape(loss_curve, {epochs}, "loss_curve");
+  const std::int64_t* ord = nullptr;
+  index_t n_order = m;
+  if (order) {
+    require_ndim(*order, 2, "order");
+    n_order = order->shape(1);
+    require_shape(*order, {epochs, n_order}, "order");
+    if (n_order < 1) fail("order must not be empty");
+    ord = order->data();
+    for (index_t i = 0; i < order->size(); ++i)
+      if (ord[i] < 0 || ord[i] >= m) fail("order holds a row index outside [0, m)");
+  }
+  double* curve = loss_curve.mutable_data();
+  py::gil_scoped_release nogil;
+  nnfast::nn::train(curve, net, X.data(), Y.data(), m, ord, n_order, batch, epochs, T(lr), alpha);
+}
+
+template <typename T>
+void register_dtype(py::module_& m) {
+  using py::arg;
+  m.def("gemm", &gemm<T>, arg("C").noconvert(), arg("A").noconvert(), arg("B").noconvert(),
+        arg("trans_a"), arg("trans_b"), arg("beta") = 0.0, arg("naive") = false,
+        "C = op(A) @ op(B) + beta C (beta 0 or 1); A and B may be C- or Fortran-ordered.");
+  m.def("activation_forward", &activation_forward<T>, arg("A").noconvert(), arg("Z").noconvert(),
+        arg("act"), arg("slope"));
+  m.def("activation_backward", &activation_backward<T>, arg("dZ").noconvert(),
+        arg("dA").noconvert(), arg("A").noconvert(), arg("act"), arg("slope"));
+  m.def("softmax_forward", &softmax_forward<T>, arg("A").noconvert(), arg("Z").noconvert());
+  m.def("output_loss", &output_loss<T>, arg("A").noconvert(), arg("dZ").noconvert(),
+        arg("Z").noconvert(), arg("Y").noconvert(), arg("head"),
+        "Writes A and dZ = (A - Y) / m; returns the summed loss.");
+  m.def("linear_forward", &linear_forward<T>, arg("A").noconvert(), arg("A_prev").noconvert(),
+        arg("W").noconvert(), arg("b").noconvert(), arg("act"), arg("slope"));
+  m.def("linear_backward", &linear_backward<T>, arg("dA_prev").noconvert().none(true),
+        arg("dW").noconvert(), arg("db").noconvert(), arg("dZ").noconvert(),
+        arg("A_prev").noconvert(), arg("W").noconvert());
+  m.def("sgd_step", &sgd_step<T>, arg("P").noconvert(), arg("G").noconvert(), arg("lr"));
+  m.def("forward", &forward<T>, arg("As"), arg("X").noconvert(), arg("Ws"), arg("bs"),
+        arg("act"), arg("slope"), arg("head"), arg("logits"));
+  m.def("predict", &predict<T>, arg("out").noconvert(), arg("X").noconvert(), arg("Ws"),
+        arg("bs"), arg("act"), arg("slope"), arg("head"));
+  m.def("train", &train<T>, arg("loss_curve").noconvert(), arg("X").noconvert(),
+        arg("Y").noconvert(), arg("Ws"), arg("bs"), arg("order").noconvert().none(true),
+        arg("batch"), arg("epochs"), arg("lr"), arg("alpha"), arg("act"), arg("slope"),
+        arg("head"),
+        "Mini-batch gradient descent, all epochs in C++ with the GIL released; updates Ws, bs in place.");
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "nnfast's C++ kernels. Use nnfast / nnfast.functional, which validate arguments.";
+  register_dtype<float>(m);
+  register_dtype<double>(m);
+  m.def("config", [] {
+    py::dict d;
+    d["version"] = NNFAST_VERSION;
+    d["compiled_simd"] = nnfast::compiled_simd();
+    d["cpu_features"] = nnfast::cpu_features();
+    d["gemm_kernel"] = nnfast::selected_kernel();
+    d["openmp"] = nnfast::openmp_enabled();
+    d["max_threads"] = nnfast::max_threads();
+    return d;
+  });
+}

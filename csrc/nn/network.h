@@ -1,0 +1,162 @@
+// The whole network: forward pass, prediction in bounded memory, and training epochs of
+// mini-batch gradient descent that never return to Python (the caller releases the GIL).
+// Parameters live in the caller's arrays and are updated in place by `train`.
+#pragma once
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "common.h"
+#include "nn/activations.h"
+#include "nn/linear.h"
+#include "nn/output_loss.h"
+
+namespace nnfast::nn {
+
+template <typename T>
+struct Network {
+  std::vector<index_t> sizes;  // [d, n_1, ..., n_L]
+  std::vector<T*> W;           // W[l] is sizes[l] x sizes[l+1]
+  std::vector<T*> b;           // b[l] has sizes[l+1]
+  Act act = Act::Relu;         // hidden layers
+  T slope = T(0.01);           // leaky ReLU's negative slope
+  Head head = Head::Softmax;   // output layer and its loss
+
+  index_t layers() const { return static_cast<index_t>(W.size()); }
+  index_t widest() const { return *std::max_element(sizes.begin(), sizes.end()); }
+};
+
+// As[l] (m x n_(l+1)) = A[l+1] for l < L; the last is the output under `head`, or the
+// logits Z[L] when `logits` is set.
+template <typename T>
+void forward(const std::vector<T*>& As, const T* X, index_t m, const Network<T>& net, bool logits) {
+  const T* prev = X;
+  for (index_t l = 0; l < net.layers(); ++l) {
+    const bool last = l == net.layers() - 1;
+    linear_forward(As[l], prev, net.W[l], net.b[l], m, net.sizes[l], net.sizes[l + 1],
+                   last ? Act::Identity : net.act, net.slope);
+    if (last && !logits) output_forward(As[l], As[l], m, net.sizes[l + 1], net.head);
+    prev = As[l];
+  }
+}
+
+// out (m x n_L) = the network's output, in row blocks so memory stays bounded for any m.
+template <typename T>
+void predict(T* out, const T* X, index_t m, const Network<T>& net) {
+  constexpr index_t kRows = 1024;
+  const index_t L = net.layers();
+  const index_t rows = std::min(m, kRows);
+  std::vector<std::vector<T>> bufs(static_cast<size_t>(L > 1 ? L - 1 : 0));
+  for (index_t l = 0; l + 1 < L; ++l) bufs[l].resize(static_cast<size_t>(rows * net.sizes[l + 1]));
+  std::vector<T*> As(static_cast<size_t>(L));
+  for (index_t r0 = 0; r0 < m; r0 += kRows) {
+    const index_t mr = std::min(kRows, m - r0);
+    for (index_t l = 0; l + 1 < L; ++l) As[l] = bufs[l].data();
+    As[L - 1] = out + r0 * net.sizes[L];
+    forward(As, X + r0 * net.sizes[0], mr, net, false);
+  }
+}
+
+// Buffers for one batch, allocated once per call of `train`.
+template <typename T>
+struct Workspace {
+  std::vector<std::vector<T>> A;  // A[l] : batch x n_(l+1); the last holds the logits, then probabilities
+  std::vector<T> Xb, Yb;          // the gathered batch when rows come in a given order
+  std::vector<T> dZ, dA, dW, db;  // reused across layers, sized for the widest layer
+
+  Workspace(const Network<T>& net, index_t batch, index_t k, bool gather) {
+    const index_t L = net.layers();
+    for (index_t l = 0; l < L; ++l) A.emplace_back(static_cast<size_t>(batch * net.sizes[l + 1]));
+    if (gather) {
+      Xb.resize(static_cast<size_t>(batch * net.sizes[0]));
+      Yb.resize(static_cast<size_t>(batch * k));
+    }
+    const index_t w = net.widest();
+    dZ.resize(static_cast<size_t>(batch * w));
+    dA.resize(static_cast<size_t>(batch * w));
+    index_t wmax = 0;
+    for (index_t l = 0; l < L; ++l) wmax = std::max(wmax, net.sizes[l] * net.sizes[l + 1]);
+    dW.resize(static_cast<size_t>(wmax));
+    db.resize(static_cast<size_t>(w));
+  }
+};
+
+// One batch of mb rows: forward, fused output loss, backprop and the SGD update of every
+// layer. Returns the batch's J (mean loss plus the L2 term at the weights before the step).
+template <typename T>
+double train_batch(Network<T>& net, Workspace<T>& ws, const T* Xb, const T* Yb, index_t mb,
+                   T lr, double alpha) {
+  const index_t L = net.layers();
+  std::vector<T*> As(static_cast<size_t>(L));
+  for (index_t l = 0; l < L; ++l) As[l] = ws.A[l].data();
+  forward(As, Xb, mb, net, true);
+
+  const index_t k = net.sizes[L];
+  double J = output_loss(As[L - 1], ws.dZ.data(), As[L - 1], Yb, mb, k, net.head) / double(mb);
+  if (alpha > 0) {
+    double sq = 0;
+    for (index_t l = 0; l < L; ++l) {
+      const index_t n = net.sizes[l] * net.sizes[l + 1];
+      double s = 0;  // per layer, like the reference's Σ_l ‖W[l]‖²
+      for (index_t i = 0; i < n; ++i) s += double(net.W[l][i]) * double(net.W[l][i]);
+      sq += s;
+    }
+    J += 0.5 * alpha * sq / double(mb);
+  }
+
+  T* dZ = ws.dZ.data();
+  T* dA = ws.dA.data();
+  const T decay = T(alpha / double(mb));
+  for (index_t l = L - 1; l >= 0; --l) {
+    const index_t n_in = net.sizes[l], n_out = net.sizes[l + 1];
+    const T* A_prev = l > 0 ? As[l - 1] : Xb;
+    // dA_prev uses W[l] before its update, so it is computed first.
+    linear_backward(l > 0 ? dA : nullptr, ws.dW.data(), ws.db.data(), dZ, A_prev, net.W[l], mb,
+                    n_in, n_out);
+    if (alpha > 0) {
+      for (index_t i = 0; i < n_in * n_out; ++i) ws.dW[i] += decay * net.W[l][i];
+    }
+    sgd_step(net.W[l], ws.dW.data(), n_in * n_out, lr);
+    sgd_step(net.b[l], ws.db.data(), n_out, lr);
+    if (l > 0) {
+      activation_backward(dA, dA, As[l - 1], mb * n_in, net.act, net.slope);
+      std::swap(dZ, dA);
+    }
+  }
+  return J;
+}
+
+// `epochs` passes of mini-batch gradient descent over X (m x d), Y (m x k). Epoch e visits
+// rows order[e * n_order ...] (or 0..m-1 when order is null, n_order = m) in batches of
+// `batch`. loss_curve[e] = Σ_batches J · mb / n_order, scikit-learn's loss_curve_.
+template <typename T>
+void train(double* loss_curve, Network<T>& net, const T* X, const T* Y, index_t m,
+           const std::int64_t* order, index_t n_order, index_t batch, index_t epochs, T lr,
+           double alpha) {
+  const index_t d = net.sizes[0], k = net.sizes[net.layers()];
+  if (!order) n_order = m;
+  batch = std::min(batch, n_order);
+  Workspace<T> ws(net, batch, k, order != nullptr);
+  for (index_t e = 0; e < epochs; ++e) {
+    const std::int64_t* rows = order ? order + e * n_order : nullptr;
+    double total = 0;
+    for (index_t start = 0; start < n_order; start += batch) {
+      const index_t mb = std::min(batch, n_order - start);
+      const T* Xb = X + start * d;
+      const T* Yb = Y + start * k;
+      if (rows) {
+        for (index_t i = 0; i < mb; ++i) {
+          const index_t r = rows[start + i];
+          std::memcpy(ws.Xb.data() + i * d, X + r * d, sizeof(T) * d);
+          std::memcpy(ws.Yb.data() + i * k, Y + r * k, sizeof(T) * k);
+        }
+        Xb = ws.Xb.data();
+        Yb = ws.Yb.data();
+      }
+      total += train_batch(net, ws, Xb, Yb, mb, lr, alpha) * double(mb);
+    }
+    loss_curve[e] = total / double(n_order);
+  }
+}
+
+}  // namespace nnfast::nn

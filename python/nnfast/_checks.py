@@ -1,0 +1,162 @@
+"""Argument validation shared by the reference and the kernel-backed functions.
+
+Every public function validates before it computes, so the C++ never sees an
+inconsistent size, and a user always gets a ValueError / TypeError naming the
+argument and what was expected. Nothing here modifies the caller's arrays.
+"""
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+# Hidden-layer activations; "sigmoid" is the lecture's name for scikit-learn's "logistic".
+_ALIASES = {"sigmoid": "logistic"}
+HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
+# Output activations, each paired with the loss whose gradient w.r.t. Z is A - Y.
+OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax")
+
+
+def activation_name(name, allowed=HIDDEN_ACTIVATIONS, what="activation"):
+    if not isinstance(name, str):
+        raise TypeError(f"{what} must be a string, one of {list(allowed)}; got {type(name).__name__}")
+    canon = _ALIASES.get(name, name)
+    if canon not in allowed:
+        raise ValueError(f"{what} must be one of {list(allowed)} (or 'sigmoid'); got {name!r}")
+    return canon
+
+
+def out_activation_name(name):
+    return activation_name(name, OUTPUT_ACTIVATIONS, "out_activation")
+
+
+def real_scalar(value, name, *, low=None, low_inclusive=True, finite=True):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
+    value = float(value)
+    if finite and not np.isfinite(value):
+        raise ValueError(f"{name} must be finite; got {value}")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        op = ">=" if low_inclusive else ">"
+        raise ValueError(f"{name} must be {op} {low}; got {value}")
+    return value
+
+
+def positive_int(value, name, *, low=1):
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer; got bool")
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {type(value).__name__}") from None
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}; got {value}")
+    return value
+
+
+def float_array(x, name, *, ndim=None, dtype=None, allow_empty=False, finite=True):
+    """Return `x` as a float32/float64 ndarray (no copy when it already is one).
+
+    Integer and bool inputs are rejected rather than silently cast: a network's
+    inputs and weights are real numbers, and the caller chooses their precision.
+    """
+    if not isinstance(x, np.ndarray):
+        if isinstance(x, (list, tuple)) or np.isscalar(x):
+            x = np.asarray(x)
+            if x.dtype.kind in "iu" and dtype is not None:
+                x = x.astype(dtype)
+            elif x.dtype.kind in "iu":
+                x = x.astype(np.float64)
+        else:
+            raise TypeError(f"{name} must be a NumPy array; got {type(x).__name__}")
+    if x.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, not complex ({x.dtype})")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must have dtype float32 or float64; got {x.dtype}")
+    if dtype is not None and x.dtype != dtype:
+        raise TypeError(f"{name} has dtype {x.dtype} but the other arrays are {np.dtype(dtype)}; "
+                        f"convert them to one precision first")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D; got {x.ndim}-D with shape {x.shape}")
+    if not allow_empty and x.size == 0:
+        raise ValueError(f"{name} is empty (shape {x.shape})")
+    if finite and not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return x
+
+
+def labels_2d(Y, name, m, dtype):
+    """Targets as an (m, k) array: a 1-D y of length m becomes a single column."""
+    Y = float_array(Y, name, dtype=dtype)
+    if Y.ndim == 1:
+        Y = Y.reshape(-1, 1)
+    if Y.ndim != 2:
+        raise ValueError(f"{name} must be 1-D or 2-D; got shape {Y.shape}")
+    if Y.shape[0] != m:
+        raise ValueError(f"{name} has {Y.shape[0]} rows but X has {m}")
+    return Y
+
+
+def same_shape(a, b, name_a, name_b):
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}; they must match")
+
+
+def params(weights, biases, n_features=None):
+    """Check W[l] (n_(l-1), n_l) and b[l] (n_l,) chain together; return them as lists.
+
+    All arrays share one float dtype (that of W[1]).
+    """
+    if not isinstance(weights, (list, tuple)) or not isinstance(biases, (list, tuple)):
+        raise TypeError("weights and biases must be lists of arrays")
+    if len(weights) == 0:
+        raise ValueError("weights is empty: a network needs at least one layer")
+    if len(weights) != len(biases):
+        raise ValueError(f"weights has {len(weights)} layers but biases has {len(biases)}")
+    dtype = float_array(weights[0], "weights[0]", ndim=2).dtype
+    Ws, bs = [], []
+    for l, (W, b) in enumerate(zip(weights, biases)):
+        W = float_array(W, f"weights[{l}]", ndim=2, dtype=dtype)
+        b = float_array(b, f"biases[{l}]", ndim=1, dtype=dtype)
+        if b.shape[0] != W.shape[1]:
+            raise ValueError(f"biases[{l}] has length {b.shape[0]} but weights[{l}] has "
+                             f"{W.shape[1]} columns (units); they must match")
+        if l > 0 and W.shape[0] != Ws[-1].shape[1]:
+            raise ValueError(f"weights[{l}] has {W.shape[0]} rows but layer {l - 1} has "
+                             f"{Ws[-1].shape[1]} units")
+        Ws.append(W)
+        bs.append(b)
+    if n_features is not None and Ws[0].shape[0] != n_features:
+        raise ValueError(f"X has {n_features} features but weights[0] expects {Ws[0].shape[0]}")
+    return Ws, bs, dtype
+
+
+def inputs(X, weights, biases):
+    """Validate X (m, d) against the parameters; return X, Ws, bs, dtype."""
+    Ws, bs, dtype = params(weights, biases)
+    X = float_array(X, "X", ndim=2, dtype=dtype)
+    if X.shape[1] != Ws[0].shape[0]:
+        raise ValueError(f"X has {X.shape[1]} features but weights[0] expects {Ws[0].shape[0]}")
+    return X, Ws, bs, dtype
+
+
+def batch_order(order, m, epochs):
+    """Mini-batch order: None (0..m-1 each epoch), one index array for every epoch,
+    or an (epochs, n) array, one row per epoch. Returns an int64 (epochs, n) array or None."""
+    if order is None:
+        return None
+    order = np.asarray(order)
+    if order.dtype.kind not in "iu":
+        raise TypeError(f"order must hold integer row indices; got dtype {order.dtype}")
+    if order.ndim == 1:
+        order = np.broadcast_to(order, (epochs, order.shape[0]))
+    if order.ndim != 2 or order.shape[0] != epochs:
+        raise ValueError(f"order must be 1-D or have shape (epochs={epochs}, n); got {order.shape}")
+    if order.shape[1] == 0:
+        raise ValueError("order is empty")
+    if order.min() < 0 or order.max() >= m:
+        raise ValueError(f"order holds row indices outside [0, {m})")
+    return np.ascontiguousarray(order, dtype=np.int64)

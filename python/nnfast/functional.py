@@ -1,0 +1,287 @@
+"""The reference's functions, computed by nnfast's C++ kernels.
+
+Every name here has the same signature and meaning as in :mod:`nnfast.reference`
+(read the equations and shapes there); code written against the reference runs
+on the kernels by changing one import. Arguments are validated before any
+kernel runs, outputs are freshly allocated, and the caller's arrays are never
+modified. Arrays of any layout are accepted; they are copied only when a kernel
+needs a layout they lack (the matrix product reads C and Fortran order as is).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _checks, _core
+from .reference import (  # noqa: F401  (pure-NumPy loss values on probabilities, and the init)
+    binary_cross_entropy,
+    categorical_cross_entropy,
+    init_params,
+    l2_penalty,
+    squared_error,
+)
+
+__all__ = [
+    "identity", "sigmoid", "tanh", "relu", "leaky_relu",
+    "activation_forward", "activation_derivative", "activation_backward",
+    "softmax",
+    "binary_cross_entropy", "categorical_cross_entropy", "squared_error", "l2_penalty",
+    "output_loss",
+    "matmul", "linear_forward", "linear_backward",
+    "init_params", "forward", "predict", "backward", "loss_and_gradients",
+    "sgd_step", "train",
+]
+
+# The kernels' enum codes (csrc/nn/activations.h, csrc/nn/output_loss.h).
+_ACT = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4}
+_HEAD = {"identity": 0, "logistic": 1, "softmax": 2}
+
+
+def _c(x):
+    return np.ascontiguousarray(x)
+
+
+def _slope(negative_slope):
+    return _checks.real_scalar(negative_slope, "negative_slope", low=0, low_inclusive=False)
+
+
+# ---------------------------------------------------------------------------
+# Activations
+# ---------------------------------------------------------------------------
+
+def activation_forward(Z, activation="relu", negative_slope=0.01):
+    activation = _checks.activation_name(activation)
+    Z = _c(_checks.float_array(Z, "Z", allow_empty=True, finite=False))
+    A = np.empty_like(Z)
+    _core.activation_forward(A, Z, _ACT[activation], _slope(negative_slope))
+    return A
+
+
+def identity(Z):
+    return activation_forward(Z, "identity")
+
+
+def sigmoid(Z):
+    return activation_forward(Z, "logistic")
+
+
+def tanh(Z):
+    return activation_forward(Z, "tanh")
+
+
+def relu(Z):
+    return activation_forward(Z, "relu")
+
+
+def leaky_relu(Z, negative_slope=0.01):
+    return activation_forward(Z, "leaky_relu", negative_slope)
+
+
+def activation_backward(dA, A, activation="relu", negative_slope=0.01):
+    activation = _checks.activation_name(activation)
+    dA = _c(_checks.float_array(dA, "dA", allow_empty=True, finite=False))
+    A = _c(_checks.float_array(A, "A", allow_empty=True, finite=False, dtype=dA.dtype))
+    _checks.same_shape(dA, A, "dA", "A")
+    dZ = np.empty_like(dA)
+    _core.activation_backward(dZ, dA, A, _ACT[activation], _slope(negative_slope))
+    return dZ
+
+
+def activation_derivative(A, activation="relu", negative_slope=0.01):
+    A = _checks.float_array(A, "A", allow_empty=True, finite=False)
+    return activation_backward(np.ones_like(A), A, activation, negative_slope)
+
+
+# ---------------------------------------------------------------------------
+# Softmax and the fused output loss
+# ---------------------------------------------------------------------------
+
+def softmax(Z):
+    Z = _checks.float_array(Z, "Z", allow_empty=True, finite=False)
+    if Z.ndim not in (1, 2):
+        raise ValueError(f"Z must be 1-D or 2-D; got shape {Z.shape}")
+    Z2 = _c(Z.reshape(1, -1) if Z.ndim == 1 else Z)
+    A = np.empty_like(Z2)
+    if Z2.size:
+        _core.softmax_forward(A, Z2)
+    return A.reshape(Z.shape)
+
+
+def output_loss(Z, Y, out_activation="softmax"):
+    out_activation = _checks.out_activation_name(out_activation)
+    Z = _c(_checks.float_array(Z, "Z", ndim=2))
+    Y = _c(_checks.labels_2d(Y, "Y", Z.shape[0], Z.dtype))
+    _checks.same_shape(Z, Y, "Z", "Y")
+    A, dZ = np.empty_like(Z), np.empty_like(Z)
+    total = _core.output_loss(A, dZ, Z, Y, _HEAD[out_activation])
+    return total / Z.shape[0], A, dZ
+
+
+# ---------------------------------------------------------------------------
+# One layer
+# ---------------------------------------------------------------------------
+
+def _gemm_operand(x):
+    """An operand the kernel reads in place: C or Fortran order; anything else is copied."""
+    if x.flags.c_contiguous or x.flags.f_contiguous:
+        return x
+    itemsize = x.itemsize
+    if x.strides[1] == itemsize and x.strides[0] >= itemsize * x.shape[1]:
+        return x  # row-major with padding, e.g. a slice of rows and columns
+    if x.strides[0] == itemsize and x.strides[1] >= itemsize * x.shape[0]:
+        return x
+    return np.ascontiguousarray(x)
+
+
+def matmul(A, B, transpose_a=False, transpose_b=False):
+    A = _checks.float_array(A, "A", ndim=2, allow_empty=True)
+    B = _checks.float_array(B, "B", ndim=2, allow_empty=True, dtype=A.dtype)
+    M, K = (A.shape[1], A.shape[0]) if transpose_a else A.shape
+    K2, N = (B.shape[1], B.shape[0]) if transpose_b else B.shape
+    if K != K2:
+        opA = (M, K)
+        opB = (K2, N)
+        raise ValueError(f"op(A) has shape {opA} and op(B) {opB}: inner dimensions differ")
+    C = np.empty((M, N), dtype=A.dtype)
+    _core.gemm(C, _gemm_operand(A), _gemm_operand(B), bool(transpose_a), bool(transpose_b))
+    return C
+
+
+def _layer_args(A_prev, W, b):
+    A_prev = _checks.float_array(A_prev, "A_prev", ndim=2)
+    [W], [b], _ = _checks.params([W], [b], n_features=A_prev.shape[1])
+    if W.dtype != A_prev.dtype:
+        raise TypeError(f"W has dtype {W.dtype} but A_prev has {A_prev.dtype}")
+    return _c(A_prev), _c(W), _c(b)
+
+
+def linear_forward(A_prev, W, b, activation="relu", negative_slope=0.01):
+    A_prev, W, b = _layer_args(A_prev, W, b)
+    A = np.empty((A_prev.shape[0], W.shape[1]), dtype=A_prev.dtype)
+    if activation == "softmax":
+        _core.linear_forward(A, A_prev, W, b, _ACT["identity"], 0.01)
+        _core.softmax_forward(A, A)
+        return A
+    act = _checks.activation_name(activation)
+    _core.linear_forward(A, A_prev, W, b, _ACT[act], _slope(negative_slope))
+    return A
+
+
+def linear_backward(dZ, A_prev, W):
+    dZ = _checks.float_array(dZ, "dZ", ndim=2)
+    A_prev = _checks.float_array(A_prev, "A_prev", ndim=2, dtype=dZ.dtype)
+    W = _checks.float_array(W, "W", ndim=2, dtype=dZ.dtype)
+    if A_prev.shape[0] != dZ.shape[0]:
+        raise ValueError(f"A_prev has {A_prev.shape[0]} rows but dZ has {dZ.shape[0]}")
+    if W.shape != (A_prev.shape[1], dZ.shape[1]):
+        raise ValueError(f"W must have shape {(A_prev.shape[1], dZ.shape[1])}; got {W.shape}")
+    dA_prev = np.empty_like(A_prev, order="C")
+    dW, db = np.empty_like(W, order="C"), np.empty(dZ.shape[1], dtype=dZ.dtype)
+    _core.linear_backward(dA_prev, dW, db, _c(dZ), _c(A_prev), _c(W))
+    return dA_prev, dW, db
+
+
+# ---------------------------------------------------------------------------
+# The network
+# ---------------------------------------------------------------------------
+
+def _network(X, weights, biases, activation, out_activation, negative_slope):
+    X, Ws, bs, dtype = _checks.inputs(X, weights, biases)
+    act = _ACT[_checks.activation_name(activation)]
+    head = _HEAD[_checks.out_activation_name(out_activation)]
+    return _c(X), [_c(W) for W in Ws], [_c(b) for b in bs], act, head, _slope(negative_slope)
+
+
+def forward(X, weights, biases, activation="relu", out_activation="softmax", negative_slope=0.01):
+    X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
+                                           negative_slope)
+    As = [np.empty((X.shape[0], W.shape[1]), dtype=X.dtype) for W in Ws]
+    _core.forward(As, X, Ws, bs, act, slope, head, False)
+    return [X] + As
+
+
+def predict(X, weights, biases, activation="relu", out_activation="softmax", negative_slope=0.01):
+    X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
+                                           negative_slope)
+    out = np.empty((X.shape[0], Ws[-1].shape[1]), dtype=X.dtype)
+    _core.predict(out, X, Ws, bs, act, slope, head)
+    return out
+
+
+def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
+    L = len(weights)
+    if not isinstance(activations, (list, tuple)) or len(activations) < L:
+        raise ValueError(f"activations must hold at least A[0]..A[{L - 1}] for {L} layers")
+    grads_W, grads_b = [None] * L, [None] * L
+    for l in range(L - 1, -1, -1):
+        dA_prev, grads_W[l], grads_b[l] = linear_backward(dZ, activations[l], weights[l])
+        if l > 0:
+            dZ = activation_backward(dA_prev, activations[l], activation, negative_slope)
+    return grads_W, grads_b
+
+
+def loss_and_gradients(X, Y, weights, biases, activation="relu", out_activation="softmax",
+                       alpha=0.0, negative_slope=0.01):
+    X, Ws, bs, dtype = _checks.inputs(X, weights, biases)
+    Y = _checks.labels_2d(Y, "Y", X.shape[0], dtype)
+    alpha = _checks.real_scalar(alpha, "alpha", low=0)
+    if Y.shape[1] != Ws[-1].shape[1]:
+        raise ValueError(f"Y has {Y.shape[1]} columns but the network has {Ws[-1].shape[1]} outputs")
+    acts = forward(X, Ws, bs, activation, "identity", negative_slope)
+    J, _, dZ = output_loss(acts[-1], Y, out_activation)
+    dWs, dbs = backward(acts, dZ, Ws, activation, negative_slope)
+    m = X.shape[0]
+    if alpha:
+        J += l2_penalty(Ws, alpha, m)
+        dWs = [dW + dtype.type(alpha / m) * W for dW, W in zip(dWs, Ws)]
+    return J, dWs, dbs
+
+
+def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
+    Ws, bs, dtype = _checks.params(weights, biases)
+    dWs, dbs, gdtype = _checks.params(grads_W, grads_b)
+    if gdtype != dtype:
+        raise TypeError(f"gradients have dtype {gdtype} but parameters have {dtype}")
+    lr = _checks.real_scalar(learning_rate, "learning_rate", low=0, low_inclusive=False)
+    new = []
+    for name, params, grads in (("weights", Ws, dWs), ("biases", bs, dbs)):
+        out = []
+        for l, (P, G) in enumerate(zip(params, grads)):
+            _checks.same_shape(P, G, f"{name}[{l}]", f"grads_{name[0]}[{l}]")
+            P = np.array(P, order="C", copy=True)
+            _core.sgd_step(P, _c(G), lr)
+            out.append(P)
+        new.append(out)
+    return new[0], new[1]
+
+
+def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1,
+          activation="relu", out_activation="softmax", alpha=0.0, order=None,
+          negative_slope=0.01):
+    X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
+                                           negative_slope)
+    Y = _c(_checks.labels_2d(Y, "Y", X.shape[0], X.dtype))
+    if Y.shape[1] != Ws[-1].shape[1]:
+        raise ValueError(f"Y has {Y.shape[1]} columns but the network has {Ws[-1].shape[1]} outputs")
+    lr = _checks.real_scalar(learning_rate, "learning_rate", low=0, low_inclusive=False)
+    alpha = _checks.real_scalar(alpha, "alpha", low=0)
+    batch_size = _checks.positive_int(batch_size, "batch_size")
+    epochs = _checks.positive_int(epochs, "epochs")
+    orders = _checks.batch_order(order, X.shape[0], epochs)
+    # The kernel updates parameters in place: give it copies, never the caller's arrays.
+    Ws = [np.array(W, order="C", copy=True) for W in Ws]
+    bs = [np.array(b, order="C", copy=True) for b in bs]
+    curve = np.empty(epochs, dtype=np.float64)
+    _core.train(curve, X, Y, Ws, bs, orders, batch_size, epochs, lr, alpha, act, slope, head)
+    return Ws, bs, curve
+
+
+def _share_docs():
+    from . import reference
+
+    for name in __all__:
+        ours, ref = globals()[name], getattr(reference, name)
+        if ours is not ref and not ours.__doc__:
+            ours.__doc__ = (ref.__doc__ or "") + "\n\nComputed by nnfast's C++ kernels."
+
+
+_share_docs()
