@@ -1,0 +1,240 @@
+"""Each C++ kernel (through nnfast.functional) against its NumPy reference twin, on seeded
+random inputs over awkward sizes in both dtypes."""
+import numpy as np
+import pytest
+
+import nnfast
+import nnfast.reference as ref
+from nnfast import _core
+from conftest import RTOL, assert_close
+
+# 1, primes, around the microkernel tiles (4, 8) and 63/64/65, wider than a K block (256).
+SIZES = [1, 2, 3, 5, 7, 8, 9, 13, 63, 64, 65, 257]
+HIDDEN = ["identity", "logistic", "tanh", "relu", "leaky_relu"]
+HEADS = ["identity", "logistic", "softmax"]
+
+
+def rand(rng, shape, dtype, scale=1.0):
+    return (scale * rng.standard_normal(shape)).astype(dtype)
+
+
+# ---------------------------------------------------------------------------
+# The matrix product, every transpose and layout the network uses
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (1, 7, 1), (5, 1, 3), (63, 64, 65), (64, 65, 63),
+                                   (65, 63, 64), (13, 257, 9), (130, 300, 2050), (1, 513, 17)])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_matmul_matches_numpy(m, k, n, trans_a, trans_b, dtype):
+    rng = np.random.default_rng(m * 1000 + k + n)
+    A = rand(rng, (k, m) if trans_a else (m, k), dtype)
+    B = rand(rng, (n, k) if trans_b else (k, n), dtype)
+    expected = ref.matmul(A, B, trans_a, trans_b)
+    # Cancellation makes entries small; their error is bounded by the size of the terms.
+    scale = float(np.abs(A).max() * np.abs(B).max() * np.sqrt(k))
+    assert_close(nnfast.matmul(A, B, trans_a, trans_b), expected, dtype, scale=scale)
+
+
+@pytest.mark.parametrize("layout", ["fortran", "row_slice", "col_slice", "transposed_view", "negative"])
+def test_matmul_reads_any_layout(layout, dtype):
+    rng = np.random.default_rng(1)
+    base = rand(rng, (40, 70), dtype)
+    A = {"fortran": np.asfortranarray(base[:, :33]), "row_slice": base[3:30, 5:38],
+         "col_slice": base[:27, ::2][:, :33], "transposed_view": base.T[:33, :27].T,
+         "negative": base[::-1, :33][:27]}[layout]
+    B = rand(rng, (A.shape[1], 19), dtype)
+    expected = ref.matmul(np.ascontiguousarray(A), B)
+    before = A.copy()
+    assert_close(nnfast.matmul(A, B), expected, dtype, scale=float(np.abs(expected).max()))
+    np.testing.assert_array_equal(A, before)
+
+
+def test_matmul_empty_dimensions(dtype):
+    A = np.zeros((3, 0), dtype)
+    B = np.zeros((0, 4), dtype)
+    np.testing.assert_array_equal(nnfast.matmul(A, B), np.zeros((3, 4), dtype))
+    assert nnfast.matmul(np.zeros((0, 5), dtype), np.ones((5, 2), dtype)).shape == (0, 2)
+
+
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
+def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, dtype):
+    """The blocked kernel against the triple loop kept as oracle in csrc/gemm, with beta=1."""
+    rng = np.random.default_rng(7)
+    m, k, n = 37, 300, 23
+    A = rand(rng, (k, m) if trans_a else (m, k), dtype)
+    B = rand(rng, (n, k) if trans_b else (k, n), dtype)
+    C0 = rand(rng, (m, n), dtype)
+    blocked, naive = C0.copy(), C0.copy()
+    _core.gemm(blocked, A, B, trans_a, trans_b, 1.0)
+    _core.gemm(naive, A, B, trans_a, trans_b, 1.0, True)
+    scale = float(np.abs(A).max() * np.abs(B).max() * np.sqrt(k))
+    assert_close(blocked, naive, dtype, scale=scale)
+    assert_close(blocked, C0 + ref.matmul(A, B, trans_a, trans_b), dtype, scale=scale)
+
+
+# ---------------------------------------------------------------------------
+# Activations, softmax, the fused output losses
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("activation", HIDDEN)
+@pytest.mark.parametrize("shape", [(1,), (7,), (1, 1), (3, 65), (64, 13), (2, 3, 5)])
+def test_activation_forward_and_backward(activation, shape, dtype):
+    rng = np.random.default_rng(len(shape) * 31 + shape[-1])
+    Z = rand(rng, shape, dtype, scale=3.0)
+    A = ref.activation_forward(Z, activation)
+    assert_close(nnfast.activation_forward(Z, activation), A, dtype)
+    dA = rand(rng, shape, dtype)
+    assert_close(nnfast.activation_backward(dA, A, activation),
+                 ref.activation_backward(dA, A, activation), dtype)
+    assert_close(nnfast.activation_derivative(A, activation),
+                 ref.activation_derivative(A, activation), dtype)
+
+
+@pytest.mark.parametrize("fn", ["identity", "sigmoid", "tanh", "relu", "leaky_relu"])
+def test_named_activations(fn, dtype):
+    Z = rand(np.random.default_rng(3), (9, 11), dtype, scale=4.0)
+    assert_close(getattr(nnfast, fn)(Z), getattr(ref, fn)(Z), dtype)
+
+
+def test_leaky_relu_slope(dtype):
+    Z = rand(np.random.default_rng(4), (5, 6), dtype)
+    assert_close(nnfast.leaky_relu(Z, 0.2), ref.leaky_relu(Z, 0.2), dtype)
+    A = ref.leaky_relu(Z, 0.2)
+    assert_close(nnfast.activation_derivative(A, "leaky_relu", 0.2),
+                 ref.activation_derivative(A, "leaky_relu", 0.2), dtype)
+
+
+def test_sigmoid_saturates_without_overflow(dtype):
+    Z = np.array([-1e4, -800.0, -50.0, 0.0, 50.0, 800.0, 1e4], dtype)
+    with np.errstate(all="raise"):
+        got = nnfast.sigmoid(Z)
+    assert np.all(np.isfinite(got))
+    assert got[0] == 0 and got[-1] == 1 and got[3] == 0.5
+    assert_close(got, ref.sigmoid(Z), dtype)
+
+
+@pytest.mark.parametrize("shape", [(5,), (1, 1), (1, 10), (64, 3), (7, 65)])
+def test_softmax(shape, dtype):
+    Z = rand(np.random.default_rng(shape[-1]), shape, dtype, scale=5.0)
+    assert_close(nnfast.softmax(Z), ref.softmax(Z), dtype)
+
+
+def test_softmax_lecture_example():
+    # Slide 21: z = [7, 5, 2, -1, 3]; the slide prints four rounded digits.
+    a = nnfast.softmax(np.array([7.0, 5.0, 2.0, -1.0, 3.0]))
+    np.testing.assert_allclose(a, [0.8615, 0.1165, 0.0058, 0.0003, 0.0157], atol=2e-4)
+    assert a.sum() == pytest.approx(1.0, abs=1e-15)
+
+
+def test_softmax_large_logits(dtype):
+    Z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], dtype)
+    got = nnfast.softmax(Z)
+    assert np.all(np.isfinite(got))
+    assert_close(got, ref.softmax(Z), dtype)
+
+
+def _targets(rng, head, m, k, dtype):
+    if head == "softmax":
+        return np.eye(k, dtype=dtype)[rng.integers(0, k, m)]
+    if head == "logistic":
+        return rng.integers(0, 2, (m, k)).astype(dtype)
+    return rand(rng, (m, k), dtype)
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("m,k", [(1, 1), (1, 2), (3, 1), (63, 10), (64, 3), (65, 7), (300, 2)])
+def test_output_loss(head, m, k, dtype):
+    rng = np.random.default_rng(m * 7 + k)
+    Z = rand(rng, (m, k), dtype, scale=3.0)
+    Y = _targets(rng, head, m, k, dtype)
+    J, A, dZ = nnfast.output_loss(Z, Y, head)
+    J_ref, A_ref, dZ_ref = ref.output_loss(Z, Y, head)
+    assert J == pytest.approx(J_ref, rel=10 * RTOL[dtype])
+    assert_close(A, A_ref, dtype)
+    assert_close(dZ, dZ_ref, dtype)
+
+
+
+@pytest.mark.parametrize("head", ["logistic", "softmax"])
+def test_output_loss_extreme_logits(head, dtype):
+    Z = np.array([[1e4, -1e4], [-1e4, 1e4], [0.0, 0.0]], dtype)
+    Y = np.array([[0, 1], [0, 1], [1, 0]], dtype)
+    J, A, dZ = nnfast.output_loss(Z, Y, head)
+    assert np.isfinite(J) and np.all(np.isfinite(A)) and np.all(np.isfinite(dZ))
+    J_ref, _, _ = ref.output_loss(Z, Y, head)
+    assert J == pytest.approx(J_ref, rel=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# One layer
+# ---------------------------------------------------------------------------
+
+LAYER_SHAPES = [(1, 1, 1), (1, 5, 3), (7, 1, 4), (63, 64, 65), (65, 13, 1), (200, 64, 100),
+                (3, 257, 9)]
+
+
+@pytest.mark.parametrize("activation", HIDDEN + ["softmax"])
+@pytest.mark.parametrize("m,n_in,n_out", LAYER_SHAPES)
+def test_linear_forward(activation, m, n_in, n_out, dtype):
+    rng = np.random.default_rng(m + n_in + n_out)
+    A_prev, W, b = rand(rng, (m, n_in), dtype), rand(rng, (n_in, n_out), dtype), rand(rng, n_out, dtype)
+    assert_close(nnfast.linear_forward(A_prev, W, b, activation),
+                 ref.linear_forward(A_prev, W, b, activation), dtype)
+
+
+@pytest.mark.parametrize("m,n_in,n_out", LAYER_SHAPES)
+def test_linear_backward(m, n_in, n_out, dtype):
+    rng = np.random.default_rng(m * n_in + n_out)
+    dZ, A_prev, W = rand(rng, (m, n_out), dtype), rand(rng, (m, n_in), dtype), rand(rng, (n_in, n_out), dtype)
+    for got, want, inner in zip(nnfast.linear_backward(dZ, A_prev, W),
+                                ref.linear_backward(dZ, A_prev, W), (n_out, m, m)):
+        assert_close(got, want, dtype, scale=float(np.sqrt(inner) * 4))
+
+
+def test_sgd_step(dtype):
+    rng = np.random.default_rng(5)
+    Ws = [rand(rng, (4, 3), dtype), rand(rng, (3, 1), dtype)]
+    bs = [rand(rng, 3, dtype), rand(rng, 1, dtype)]
+    dWs = [rand(rng, W.shape, dtype) for W in Ws]
+    dbs = [rand(rng, b.shape, dtype) for b in bs]
+    got, want = nnfast.sgd_step(Ws, bs, dWs, dbs, 0.3), ref.sgd_step(Ws, bs, dWs, dbs, 0.3)
+    for g, w in zip(got[0] + got[1], want[0] + want[1]):
+        assert_close(g, w, dtype)
+
+
+# ---------------------------------------------------------------------------
+# The network: forward, predict, backprop
+# ---------------------------------------------------------------------------
+
+NETWORKS = [[1, 1], [2, 3, 1], [64, 100, 10], [13, 65, 63, 7], [5, 1, 1, 4]]
+
+
+@pytest.mark.parametrize("sizes", NETWORKS, ids=str)
+@pytest.mark.parametrize("activation", HIDDEN)
+@pytest.mark.parametrize("head", HEADS)
+def test_forward_and_gradients(sizes, activation, head, dtype):
+    rng = np.random.default_rng(sum(sizes))
+    Ws, bs = ref.init_params(sizes, activation, random_state=0, dtype=dtype)
+    m = 37
+    X = rand(rng, (m, sizes[0]), dtype)
+    Y = _targets(rng, head, m, sizes[-1], dtype)
+    for got, want in zip(nnfast.forward(X, Ws, bs, activation, head),
+                         ref.forward(X, Ws, bs, activation, head)):
+        assert_close(got, want, dtype)
+    assert_close(nnfast.predict(X, Ws, bs, activation, head),
+                 ref.predict(X, Ws, bs, activation, head), dtype)
+    J, dWs, dbs = nnfast.loss_and_gradients(X, Y, Ws, bs, activation, head, alpha=0.1)
+    J_ref, dWs_ref, dbs_ref = ref.loss_and_gradients(X, Y, Ws, bs, activation, head, alpha=0.1)
+    assert J == pytest.approx(J_ref, rel=10 * RTOL[dtype])
+    for g, w in zip(dWs + dbs, dWs_ref + dbs_ref):
+        assert_close(g, w, dtype)
+
+
+def test_predict_in_row_blocks(dtype):
+    """predict works through the rows in blocks; a batch larger than one block must match."""
+    rng = np.random.default_rng(11)
+    Ws, bs = ref.init_params([6, 9, 3], "tanh", random_state=1, dtype=dtype)
+    X = rand(rng, (2500, 6), dtype)
+    assert_close(nnfast.predict(X, Ws, bs, "tanh", "softmax"),
+                 ref.predict(X, Ws, bs, "tanh", "softmax"), dtype)

@@ -1,0 +1,71 @@
+"""The package as a user meets it: import cost, version, config, and the promise that the
+kernel-backed functions are drop-in twins of the reference."""
+import ast
+import inspect
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import nnfast
+import nnfast.functional as functional
+import nnfast.reference as reference
+from nnfast import _core
+
+
+def test_import_does_not_import_sklearn():
+    code = "import sys, nnfast; print('sklearn' in sys.modules, 'scipy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_version_is_the_package_metadata():
+    from importlib.metadata import version
+
+    assert nnfast.__version__ == version("nnfast")
+    assert nnfast.config()["version"] == nnfast.__version__
+
+
+@pytest.mark.parametrize("name", reference.__all__)
+def test_functional_twin_has_the_reference_signature(name):
+    ours, theirs = getattr(functional, name), getattr(reference, name)
+    assert inspect.signature(ours) == inspect.signature(theirs)
+    assert getattr(nnfast, name) is ours
+    assert ours.__doc__
+
+
+def test_functional_exports_exactly_the_reference():
+    assert sorted(functional.__all__) == sorted(reference.__all__)
+
+
+def test_config_and_show_config(capsys):
+    c = nnfast.config()
+    assert set(c) >= {"version", "compiled_simd", "cpu_features", "gemm_kernel", "openmp", "max_threads"}
+    assert isinstance(c["openmp"], bool) and c["max_threads"] >= 1
+    nnfast.show_config()
+    out = capsys.readouterr().out
+    assert "OpenMP" in out and "threads" in out and c["compiled_simd"] in out
+
+
+def test_omp_num_threads_is_honoured():
+    code = "import nnfast; print(nnfast.config()['max_threads'])"
+    env = {**__import__("os").environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "1"
+
+
+def test_threadpoolctl_limits_the_kernels():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    if not nnfast.config()["openmp"]:
+        pytest.skip("single-threaded build")
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert nnfast.config()["max_threads"] == 1
+
+
+def test_stub_declares_every_core_function():
+    stub = pathlib.Path(_core.__file__).with_name("_core.pyi")
+    assert stub.exists(), "the .pyi stub must ship next to the extension"
+    declared = {n.name for n in ast.parse(stub.read_text()).body if isinstance(n, ast.FunctionDef)}
+    public = {n for n in dir(_core) if not n.startswith("_")}
+    assert declared == public
