@@ -188,28 +188,54 @@ void sgd_step(carray<T> P, carray<T> G, double lr) {
   nnfast::nn::sgd_step(p, G.data(), P.size(), T(lr));
 }
 
-// The network's parameters as views of the caller's arrays (no copies: train updates them).
+// One element of a list of arrays, without conversion: a copy would lose in-place writes.
 template <typename T>
-nnfast::nn::Network<T> network(const py::list& Ws, const py::list& bs, int act, double slope,
-                               int head) {
+carray<T> as_array(py::handle obj, const char* list, size_t l) {
+  if (!py::isinstance<carray<T>>(obj))
+    throw py::type_error(std::string(list) + "[" + std::to_string(l) +
+                         "] must be a C-contiguous array of the same dtype as the others");
+  return py::reinterpret_borrow<carray<T>>(obj);
+}
+
+// Output arrays, one per layer, of the shapes of the weights / biases.
+template <typename T>
+std::vector<T*> layer_outputs(const py::list& outs, const nnfast::nn::Network<T>& net,
+                              const char* name, bool bias) {
+  if (static_cast<index_t>(outs.size()) != net.layers()) fail(std::string(name) + " must hold one array per layer");
+  std::vector<T*> ptrs;
+  for (index_t l = 0; l < net.layers(); ++l) {
+    auto a = as_array<T>(outs[l], name, l);
+    if (bias) require_shape(a, {net.sizes[l + 1]}, name);
+    else require_shape(a, {net.sizes[l], net.sizes[l + 1]}, name);
+    ptrs.push_back(a.mutable_data());
+  }
+  return ptrs;
+}
+
+// The network's parameters as views of the caller's arrays (no copies: train updates them).
+// With bs = None the network has no biases (backprop alone never reads them). Only
+// training writes the parameters; elsewhere read-only arrays are fine.
+template <typename T>
+nnfast::nn::Network<T> network(const py::list& Ws, std::optional<py::list> bs, int act,
+                               double slope, int head, bool writable = false) {
   nnfast::nn::Network<T> net;
   net.act = to_act(act);
   net.slope = T(slope);
   net.head = to_head(head);
-  if (Ws.size() == 0 || Ws.size() != bs.size()) fail("weights and biases must be non-empty lists of equal length");
+  if (Ws.size() == 0 || (bs && Ws.size() != bs->size()))
+    fail("weights and biases must be non-empty lists of equal length");
   for (size_t l = 0; l < Ws.size(); ++l) {
-    if (!py::isinstance<carray<T>>(Ws[l]) || !py::isinstance<carray<T>>(bs[l]))
-      throw py::type_error("weights[" + std::to_string(l) + "] and biases[" + std::to_string(l) +
-                           "] must be C-contiguous arrays of the same dtype as X");
-    auto W = py::reinterpret_borrow<carray<T>>(Ws[l]);
-    auto b = py::reinterpret_borrow<carray<T>>(bs[l]);
+    auto W = as_array<T>(Ws[l], "weights", l);
     require_ndim(W, 2, "weights[l]");
     if (l == 0) net.sizes.push_back(W.shape(0));
     if (W.shape(0) != net.sizes.back()) fail("weights[" + std::to_string(l) + "] does not chain with the previous layer");
     net.sizes.push_back(W.shape(1));
-    require_shape(b, {W.shape(1)}, "biases[l]");
-    net.W.push_back(W.mutable_data());
-    net.b.push_back(b.mutable_data());
+    net.W.push_back(writable ? W.mutable_data() : const_cast<T*>(W.data()));
+    if (bs) {
+      auto b = as_array<T>((*bs)[l], "biases", l);
+      require_shape(b, {W.shape(1)}, "biases[l]");
+      net.b.push_back(writable ? b.mutable_data() : const_cast<T*>(b.data()));
+    }
   }
   for (index_t n : net.sizes)
     if (n < 1) fail("every layer needs at least one unit");
@@ -226,8 +252,7 @@ void forward(py::list As, carray<T> X, py::list Ws, py::list bs, int act, double
   if (static_cast<index_t>(As.size()) != net.layers()) fail("As must hold one array per layer");
   std::vector<T*> out;
   for (index_t l = 0; l < net.layers(); ++l) {
-    if (!py::isinstance<carray<T>>(As[l])) throw py::type_error("As[l] must be a C-contiguous array of X's dtype");
-    auto A = py::reinterpret_borrow<carray<T>>(As[l]);
+    auto A = as_array<T>(As[l], "As", l);
     require_shape(A, {m, net.sizes[l + 1]}, "As[l]");
     out.push_back(A.mutable_data());
   }
@@ -251,7 +276,7 @@ template <typename T>
 void train(carray<double> loss_curve, carray<T> X, carray<T> Y, py::list Ws, py::list bs,
            std::optional<carray<std::int64_t>> order, index_t batch, index_t epochs, double lr,
            double alpha, int act, double slope, int head) {
-  auto net = network<T>(Ws, bs, act, slope, head);
+  auto net = network<T>(Ws, bs, act, slope, head, true);
   require_ndim(X, 2, "X");
   const index_t m = X.shape(0);
   if (m < 1) fail("X must have at least one row");
@@ -273,6 +298,44 @@ void train(carray<double> loss_curve, carray<T> X, carray<T> Y, py::list Ws, py:
   double* curve = loss_curve.mutable_data();
   py::gil_scoped_release nogil;
   nnfast::nn::train(curve, net, X.data(), Y.data(), m, ord, n_order, batch, epochs, T(lr), alpha);
+}
+
+template <typename T>
+double loss_and_gradients(py::list dWs, py::list dbs, carray<T> X, carray<T> Y, py::list Ws,
+                          py::list bs, int act, double slope, int head, double alpha) {
+  auto net = network<T>(Ws, bs, act, slope, head);
+  require_ndim(X, 2, "X");
+  const index_t m = X.shape(0);
+  if (m < 1) fail("X must have at least one row");
+  require_shape(X, {m, net.sizes[0]}, "X");
+  require_shape(Y, {m, net.sizes.back()}, "Y");
+  auto gW = layer_outputs(dWs, net, "dWs", false), gb = layer_outputs(dbs, net, "dbs", true);
+  py::gil_scoped_release nogil;
+  return nnfast::nn::loss_and_gradients(gW, gb, net, X.data(), Y.data(), m, alpha);
+}
+
+template <typename T>
+void backward(py::list dWs, py::list dbs, py::list As, carray<T> dZ, py::list Ws, int act,
+              double slope) {
+  auto net = network<T>(Ws, std::nullopt, act, slope, 0);
+  require_ndim(dZ, 2, "dZ");
+  const index_t m = dZ.shape(0), L = net.layers();
+  require_shape(dZ, {m, net.sizes.back()}, "dZ");
+  if (static_cast<index_t>(As.size()) < L) fail("activations must hold A[0]..A[L-1]");
+  std::vector<T*> acts;
+  for (index_t l = 0; l < L; ++l) {
+    auto A = as_array<T>(As[l], "activations", l);
+    require_shape(A, {m, net.sizes[l]}, "activations[l]");
+    acts.push_back(const_cast<T*>(A.data()));  // backprop only reads them
+  }
+  auto gW = layer_outputs(dWs, net, "dWs", false), gb = layer_outputs(dbs, net, "dbs", true);
+  // Backprop consumes its dZ: work on a copy, never the caller's array.
+  std::vector<T> dz(dZ.data(), dZ.data() + dZ.size()), da(static_cast<size_t>(m * net.widest()));
+  dz.resize(da.size());
+  const T* X = acts[0];
+  acts.erase(acts.begin());
+  py::gil_scoped_release nogil;
+  nnfast::nn::backprop(net, acts, X, dz.data(), da.data(), m, 0.0, gW, gb, [](index_t) {});
 }
 
 template <typename T>
@@ -299,6 +362,13 @@ void register_dtype(py::module_& m) {
         arg("act"), arg("slope"), arg("head"), arg("logits"));
   m.def("predict", &predict<T>, arg("out").noconvert(), arg("X").noconvert(), arg("Ws"),
         arg("bs"), arg("act"), arg("slope"), arg("head"));
+  m.def("loss_and_gradients", &loss_and_gradients<T>, arg("dWs"), arg("dbs"),
+        arg("X").noconvert(), arg("Y").noconvert(), arg("Ws"), arg("bs"), arg("act"),
+        arg("slope"), arg("head"), arg("alpha"),
+        "Forward, fused output loss, backprop and L2 term in one call; writes dWs, dbs, returns J.");
+  m.def("backward", &backward<T>, arg("dWs"), arg("dbs"), arg("activations"),
+        arg("dZ").noconvert(), arg("Ws"), arg("act"), arg("slope"),
+        "Backprop from dZ = dJ/dZ[L] given A[0]..A[L-1]; writes dWs, dbs.");
   m.def("train", &train<T>, arg("loss_curve").noconvert(), arg("X").noconvert(),
         arg("Y").noconvert(), arg("Ws"), arg("bs"), arg("order").noconvert().none(true),
         arg("batch"), arg("epochs"), arg("lr"), arg("alpha"), arg("act"), arg("slope"),

@@ -81,48 +81,87 @@ struct Workspace {
   }
 };
 
+// (alpha / 2m) Σ_l ‖W[l]‖², the L2 term of J (biases are not penalised).
+template <typename T>
+double l2_term(const Network<T>& net, double alpha, index_t m) {
+  if (alpha <= 0) return 0;
+  double sq = 0;
+  for (index_t l = 0; l < net.layers(); ++l) {
+    const index_t n = net.sizes[l] * net.sizes[l + 1];
+    double s = 0;  // per layer, then summed over layers, like the reference
+    for (index_t i = 0; i < n; ++i) s += double(net.W[l][i]) * double(net.W[l][i]);
+    sq += s;
+  }
+  return 0.5 * alpha * sq / double(m);
+}
+
+// Backprop by the chain rule (slides 24-32) from dZ = ∂J/∂Z[L] (m x n_L), given the
+// activations As[l] = A[l+1] (l < L - 1) and X = A[0]. For l = L..1 writes
+// dWs[l] = A[l-1]ᵀ dZ[l] + (alpha / m) W[l] and dbs[l] = Σ_rows dZ[l], then calls
+// on_layer(l): W[l] is not read again after that, so a caller may update it there.
+// dZ and dA are scratch of m x widest; dZ's content is consumed.
+template <typename T, typename OnLayer>
+void backprop(const Network<T>& net, const std::vector<T*>& As, const T* X, T* dZ, T* dA,
+              index_t m, double alpha, const std::vector<T*>& dWs, const std::vector<T*>& dbs,
+              OnLayer on_layer) {
+  const T decay = T(alpha / double(m));
+  for (index_t l = net.layers() - 1; l >= 0; --l) {
+    const index_t n_in = net.sizes[l], n_out = net.sizes[l + 1];
+    const T* A_prev = l > 0 ? As[l - 1] : X;
+    linear_backward(l > 0 ? dA : nullptr, dWs[l], dbs[l], dZ, A_prev, net.W[l], m, n_in, n_out);
+    if (alpha > 0) {
+      for (index_t i = 0; i < n_in * n_out; ++i) dWs[l][i] += decay * net.W[l][i];
+    }
+    on_layer(l);
+    if (l > 0) {
+      activation_backward(dA, dA, As[l - 1], m * n_in, net.act, net.slope);
+      std::swap(dZ, dA);
+    }
+  }
+}
+
+template <typename T>
+std::vector<T*> pointers(std::vector<std::vector<T>>& bufs) {
+  std::vector<T*> out;
+  for (auto& b : bufs) out.push_back(b.data());
+  return out;
+}
+
+// J (returned) and its gradients dWs[l], dbs[l] for one batch X (m x d), Y (m x n_L):
+// forward, the fused output loss, backprop and the L2 term.
+template <typename T>
+double loss_and_gradients(const std::vector<T*>& dWs, const std::vector<T*>& dbs,
+                          const Network<T>& net, const T* X, const T* Y, index_t m, double alpha) {
+  const index_t L = net.layers();
+  std::vector<std::vector<T>> acts;
+  for (index_t l = 0; l < L; ++l) acts.emplace_back(static_cast<size_t>(m * net.sizes[l + 1]));
+  std::vector<T*> As = pointers(acts);
+  forward(As, X, m, net, true);
+  std::vector<T> dZ(static_cast<size_t>(m * net.widest())), dA(dZ.size());
+  double J = output_loss(As[L - 1], dZ.data(), As[L - 1], Y, m, net.sizes[L], net.head) / double(m);
+  J += l2_term(net, alpha, m);
+  backprop(net, As, X, dZ.data(), dA.data(), m, alpha, dWs, dbs, [](index_t) {});
+  return J;
+}
+
 // One batch of mb rows: forward, fused output loss, backprop and the SGD update of every
-// layer. Returns the batch's J (mean loss plus the L2 term at the weights before the step).
+// layer, each as soon as its gradient is known (one dW scratch serves all layers).
+// Returns the batch's J at the weights before the step.
 template <typename T>
 double train_batch(Network<T>& net, Workspace<T>& ws, const T* Xb, const T* Yb, index_t mb,
                    T lr, double alpha) {
   const index_t L = net.layers();
-  std::vector<T*> As(static_cast<size_t>(L));
-  for (index_t l = 0; l < L; ++l) As[l] = ws.A[l].data();
+  std::vector<T*> As = pointers(ws.A);
   forward(As, Xb, mb, net, true);
-
-  const index_t k = net.sizes[L];
-  double J = output_loss(As[L - 1], ws.dZ.data(), As[L - 1], Yb, mb, k, net.head) / double(mb);
-  if (alpha > 0) {
-    double sq = 0;
-    for (index_t l = 0; l < L; ++l) {
-      const index_t n = net.sizes[l] * net.sizes[l + 1];
-      double s = 0;  // per layer, like the reference's Σ_l ‖W[l]‖²
-      for (index_t i = 0; i < n; ++i) s += double(net.W[l][i]) * double(net.W[l][i]);
-      sq += s;
-    }
-    J += 0.5 * alpha * sq / double(mb);
-  }
-
-  T* dZ = ws.dZ.data();
-  T* dA = ws.dA.data();
-  const T decay = T(alpha / double(mb));
-  for (index_t l = L - 1; l >= 0; --l) {
-    const index_t n_in = net.sizes[l], n_out = net.sizes[l + 1];
-    const T* A_prev = l > 0 ? As[l - 1] : Xb;
-    // dA_prev uses W[l] before its update, so it is computed first.
-    linear_backward(l > 0 ? dA : nullptr, ws.dW.data(), ws.db.data(), dZ, A_prev, net.W[l], mb,
-                    n_in, n_out);
-    if (alpha > 0) {
-      for (index_t i = 0; i < n_in * n_out; ++i) ws.dW[i] += decay * net.W[l][i];
-    }
-    sgd_step(net.W[l], ws.dW.data(), n_in * n_out, lr);
-    sgd_step(net.b[l], ws.db.data(), n_out, lr);
-    if (l > 0) {
-      activation_backward(dA, dA, As[l - 1], mb * n_in, net.act, net.slope);
-      std::swap(dZ, dA);
-    }
-  }
+  double J = output_loss(As[L - 1], ws.dZ.data(), As[L - 1], Yb, mb, net.sizes[L], net.head) /
+             double(mb);
+  J += l2_term(net, alpha, mb);
+  const std::vector<T*> dWs(static_cast<size_t>(L), ws.dW.data());
+  const std::vector<T*> dbs(static_cast<size_t>(L), ws.db.data());
+  backprop(net, As, Xb, ws.dZ.data(), ws.dA.data(), mb, alpha, dWs, dbs, [&](index_t l) {
+    sgd_step(net.W[l], ws.dW.data(), net.sizes[l] * net.sizes[l + 1], lr);
+    sgd_step(net.b[l], ws.db.data(), net.sizes[l + 1], lr);
+  });
   return J;
 }
 

@@ -88,7 +88,7 @@ def float_array(x, name, *, ndim=None, dtype=None, allow_empty=False, finite=Tru
     return x
 
 
-def labels_2d(Y, name, m, dtype):
+def labels_2d(Y, name, m, dtype, against="X"):
     """Targets as an (m, k) array: a 1-D y of length m becomes a single column."""
     Y = float_array(Y, name, dtype=dtype)
     if Y.ndim == 1:
@@ -96,7 +96,7 @@ def labels_2d(Y, name, m, dtype):
     if Y.ndim != 2:
         raise ValueError(f"{name} must be 1-D or 2-D; got shape {Y.shape}")
     if Y.shape[0] != m:
-        raise ValueError(f"{name} has {Y.shape[0]} rows but X has {m}")
+        raise ValueError(f"{name} has {Y.shape[0]} rows but {against} has {m}")
     return Y
 
 
@@ -105,30 +105,46 @@ def same_shape(a, b, name_a, name_b):
         raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}; they must match")
 
 
-def params(weights, biases, n_features=None):
+class _NoBiases:
+    """Stands for the biases when only weights are checked (see weights_only)."""
+
+
+def weights_only(weights):
+    """Check the W[l] chain alone (backprop never reads the biases); returns (Ws, dtype)."""
+    Ws, _, dtype = params(weights, _NoBiases())
+    return Ws, dtype
+
+
+def params(weights, biases, n_features=None, names=("weights", "biases")):
     """Check W[l] (n_(l-1), n_l) and b[l] (n_l,) chain together; return them as lists.
 
-    All arrays share one float dtype (that of W[1]).
+    All arrays share one float dtype (that of W[1]). `names` are the arguments'
+    names for the messages (gradients are checked by the same rules).
     """
-    if not isinstance(weights, (list, tuple)) or not isinstance(biases, (list, tuple)):
-        raise TypeError("weights and biases must be lists of arrays")
+    wn, bn = names
+    if not isinstance(weights, (list, tuple)) or not isinstance(biases, (list, tuple, _NoBiases)):
+        raise TypeError(f"{wn} and {bn} must be lists of arrays")
     if len(weights) == 0:
-        raise ValueError("weights is empty: a network needs at least one layer")
-    if len(weights) != len(biases):
-        raise ValueError(f"weights has {len(weights)} layers but biases has {len(biases)}")
-    dtype = float_array(weights[0], "weights[0]", ndim=2).dtype
+        raise ValueError(f"{wn} is empty: a network needs at least one layer")
+    if not isinstance(biases, _NoBiases) and len(weights) != len(biases):
+        raise ValueError(f"{wn} has {len(weights)} layers but {bn} has {len(biases)}")
+    dtype = float_array(weights[0], f"{wn}[0]", ndim=2).dtype
     Ws, bs = [], []
-    for l, (W, b) in enumerate(zip(weights, biases)):
-        W = float_array(W, f"weights[{l}]", ndim=2, dtype=dtype)
-        b = float_array(b, f"biases[{l}]", ndim=1, dtype=dtype)
-        if b.shape[0] != W.shape[1]:
-            raise ValueError(f"biases[{l}] has length {b.shape[0]} but weights[{l}] has "
-                             f"{W.shape[1]} columns (units); they must match")
+    for l, W in enumerate(weights):
+        W = float_array(W, f"{wn}[{l}]", ndim=2, dtype=dtype)
         if l > 0 and W.shape[0] != Ws[-1].shape[1]:
-            raise ValueError(f"weights[{l}] has {W.shape[0]} rows but layer {l - 1} has "
+            raise ValueError(f"{wn}[{l}] has {W.shape[0]} rows but layer {l - 1} has "
                              f"{Ws[-1].shape[1]} units")
         Ws.append(W)
+        if isinstance(biases, _NoBiases):
+            continue
+        b = float_array(biases[l], f"{bn}[{l}]", ndim=1, dtype=dtype)
+        if b.shape[0] != W.shape[1]:
+            raise ValueError(f"{bn}[{l}] has length {b.shape[0]} but {wn}[{l}] has "
+                             f"{W.shape[1]} columns (units); they must match")
         bs.append(b)
+    if isinstance(biases, _NoBiases):
+        bs = None
     if n_features is not None and Ws[0].shape[0] != n_features:
         raise ValueError(f"X has {n_features} features but weights[0] expects {Ws[0].shape[0]}")
     return Ws, bs, dtype
@@ -160,3 +176,25 @@ def batch_order(order, m, epochs):
     if order.min() < 0 or order.max() >= m:
         raise ValueError(f"order holds row indices outside [0, {m})")
     return np.ascontiguousarray(order, dtype=np.int64)
+
+
+def gradients_like(Ws, bs, grads_W, grads_b):
+    """Check gradients match the parameters layer by layer: same count, shapes and dtype."""
+    dWs, dbs, gdtype = params(grads_W, grads_b, names=("grads_W", "grads_b"))
+    if len(dWs) != len(Ws):
+        raise ValueError(f"grads_W has {len(dWs)} layers but weights has {len(Ws)}")
+    if gdtype != Ws[0].dtype:
+        raise TypeError(f"gradients have dtype {gdtype} but parameters have {Ws[0].dtype}")
+    for l, (W, dW, b, db) in enumerate(zip(Ws, dWs, bs, dbs)):
+        same_shape(W, dW, f"weights[{l}]", f"grads_W[{l}]")
+        same_shape(b, db, f"biases[{l}]", f"grads_b[{l}]")
+    return dWs, dbs
+
+
+def softmax_input(Z):
+    Z = float_array(Z, "Z", allow_empty=True, finite=False)
+    if Z.ndim not in (1, 2):
+        raise ValueError(f"Z must be 1-D or 2-D; got shape {Z.shape}")
+    if Z.shape[-1] == 0:
+        raise ValueError(f"Z has no columns (shape {Z.shape}): softmax needs at least one class")
+    return Z

@@ -96,9 +96,7 @@ def activation_derivative(A, activation="relu", negative_slope=0.01):
 # ---------------------------------------------------------------------------
 
 def softmax(Z):
-    Z = _checks.float_array(Z, "Z", allow_empty=True, finite=False)
-    if Z.ndim not in (1, 2):
-        raise ValueError(f"Z must be 1-D or 2-D; got shape {Z.shape}")
+    Z = _checks.softmax_input(Z)
     Z2 = _c(Z.reshape(1, -1) if Z.ndim == 1 else Z)
     A = np.empty_like(Z2)
     if Z2.size:
@@ -109,7 +107,7 @@ def softmax(Z):
 def output_loss(Z, Y, out_activation="softmax"):
     out_activation = _checks.out_activation_name(out_activation)
     Z = _c(_checks.float_array(Z, "Z", ndim=2))
-    Y = _c(_checks.labels_2d(Y, "Y", Z.shape[0], Z.dtype))
+    Y = _c(_checks.labels_2d(Y, "Y", Z.shape[0], Z.dtype, against="Z"))
     _checks.same_shape(Z, Y, "Z", "Y")
     A, dZ = np.empty_like(Z), np.empty_like(Z)
     total = _core.output_loss(A, dZ, Z, Y, _HEAD[out_activation])
@@ -208,45 +206,49 @@ def predict(X, weights, biases, activation="relu", out_activation="softmax", neg
 
 
 def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
-    L = len(weights)
+    act = _ACT[_checks.activation_name(activation)]
+    Ws, dtype = _checks.weights_only(weights)
+    L = len(Ws)
     if not isinstance(activations, (list, tuple)) or len(activations) < L:
         raise ValueError(f"activations must hold at least A[0]..A[{L - 1}] for {L} layers")
-    grads_W, grads_b = [None] * L, [None] * L
-    for l in range(L - 1, -1, -1):
-        dA_prev, grads_W[l], grads_b[l] = linear_backward(dZ, activations[l], weights[l])
-        if l > 0:
-            dZ = activation_backward(dA_prev, activations[l], activation, negative_slope)
-    return grads_W, grads_b
+    dZ = _checks.float_array(dZ, "dZ", ndim=2, dtype=dtype)
+    acts = []
+    for l in range(L):
+        A = _checks.float_array(activations[l], f"activations[{l}]", ndim=2, dtype=dtype)
+        if A.shape != (dZ.shape[0], Ws[l].shape[0]):
+            raise ValueError(f"activations[{l}] must have shape {(dZ.shape[0], Ws[l].shape[0])}; "
+                             f"got {A.shape}")
+        acts.append(_c(A))
+    if dZ.shape[1] != Ws[-1].shape[1]:
+        raise ValueError(f"dZ has {dZ.shape[1]} columns but the network has {Ws[-1].shape[1]} outputs")
+    dWs = [np.empty(W.shape, dtype) for W in Ws]
+    dbs = [np.empty(W.shape[1], dtype) for W in Ws]
+    _core.backward(dWs, dbs, acts, _c(dZ), [_c(W) for W in Ws], act, _slope(negative_slope))
+    return dWs, dbs
 
 
 def loss_and_gradients(X, Y, weights, biases, activation="relu", out_activation="softmax",
                        alpha=0.0, negative_slope=0.01):
-    X, Ws, bs, dtype = _checks.inputs(X, weights, biases)
-    Y = _checks.labels_2d(Y, "Y", X.shape[0], dtype)
-    alpha = _checks.real_scalar(alpha, "alpha", low=0)
+    X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
+                                           negative_slope)
+    Y = _c(_checks.labels_2d(Y, "Y", X.shape[0], X.dtype))
     if Y.shape[1] != Ws[-1].shape[1]:
         raise ValueError(f"Y has {Y.shape[1]} columns but the network has {Ws[-1].shape[1]} outputs")
-    acts = forward(X, Ws, bs, activation, "identity", negative_slope)
-    J, _, dZ = output_loss(acts[-1], Y, out_activation)
-    dWs, dbs = backward(acts, dZ, Ws, activation, negative_slope)
-    m = X.shape[0]
-    if alpha:
-        J += l2_penalty(Ws, alpha, m)
-        dWs = [dW + dtype.type(alpha / m) * W for dW, W in zip(dWs, Ws)]
+    alpha = _checks.real_scalar(alpha, "alpha", low=0)
+    dWs = [np.empty(W.shape, X.dtype) for W in Ws]
+    dbs = [np.empty(b.shape, X.dtype) for b in bs]
+    J = _core.loss_and_gradients(dWs, dbs, X, Y, Ws, bs, act, slope, head, alpha)
     return J, dWs, dbs
 
 
 def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
     Ws, bs, dtype = _checks.params(weights, biases)
-    dWs, dbs, gdtype = _checks.params(grads_W, grads_b)
-    if gdtype != dtype:
-        raise TypeError(f"gradients have dtype {gdtype} but parameters have {dtype}")
+    dWs, dbs = _checks.gradients_like(Ws, bs, grads_W, grads_b)
     lr = _checks.real_scalar(learning_rate, "learning_rate", low=0, low_inclusive=False)
     new = []
-    for name, params, grads in (("weights", Ws, dWs), ("biases", bs, dbs)):
+    for params, grads in ((Ws, dWs), (bs, dbs)):
         out = []
-        for l, (P, G) in enumerate(zip(params, grads)):
-            _checks.same_shape(P, G, f"{name}[{l}]", f"grads_{name[0]}[{l}]")
+        for P, G in zip(params, grads):
             P = np.array(P, order="C", copy=True)
             _core.sgd_step(P, _c(G), lr)
             out.append(P)

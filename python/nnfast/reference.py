@@ -16,7 +16,8 @@ Notation (slides 12-17), one example per row as in scikit-learn:
 * The cost is J = (1/m) Σ_i L⁽ⁱ⁾ (slide 33), plus an optional L2 term
   (alpha / 2m) Σ_l ‖W[l]‖² as in scikit-learn; biases are not penalised.
 
-Every function returns new arrays; none modifies its arguments.
+Every function returns new arrays (but forward's A[0], which is X itself); none
+modifies its arguments.
 """
 from __future__ import annotations
 
@@ -122,9 +123,7 @@ def softmax(Z):
     overflows. A 1-D Z is treated as a single example: the slide's
     z = [7, 5, 2, -1, 3] gives [0.8615, 0.1165, 0.0058, 0.0003, 0.0157].
     """
-    Z = _checks.float_array(Z, "Z", allow_empty=True, finite=False)
-    if Z.ndim not in (1, 2):
-        raise ValueError(f"Z must be 1-D or 2-D; got shape {Z.shape}")
+    Z = _checks.softmax_input(Z)
     E = np.exp(Z - Z.max(axis=-1, keepdims=True))
     return E / E.sum(axis=-1, keepdims=True)
 
@@ -190,7 +189,7 @@ def output_loss(Z, Y, out_activation="softmax"):
     """
     out_activation = _checks.out_activation_name(out_activation)
     Z = _checks.float_array(Z, "Z", ndim=2)
-    Y = _checks.labels_2d(Y, "Y", Z.shape[0], Z.dtype)
+    Y = _checks.labels_2d(Y, "Y", Z.shape[0], Z.dtype, against="Z")
     _checks.same_shape(Z, Y, "Z", "Y")
     m = Z.shape[0]
     if out_activation == "identity":
@@ -301,6 +300,7 @@ def forward(X, weights, biases, activation="relu", out_activation="softmax", neg
     which is what :func:`output_loss` takes.
     """
     X, Ws, bs, _ = _checks.inputs(X, weights, biases)
+    activation = _checks.activation_name(activation)
     out_activation = _checks.out_activation_name(out_activation)
     activations = [X]
     for l, (W, b) in enumerate(zip(Ws, bs)):
@@ -360,12 +360,7 @@ def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
     Returns new (weights, biases); the inputs are left unchanged.
     """
     Ws, bs, dtype = _checks.params(weights, biases)
-    dWs, dbs, gdtype = _checks.params(grads_W, grads_b)
-    if gdtype != dtype:
-        raise TypeError(f"gradients have dtype {gdtype} but parameters have {dtype}")
-    for l, (W, dW, b, db) in enumerate(zip(Ws, dWs, bs, dbs)):
-        _checks.same_shape(W, dW, f"weights[{l}]", f"grads_W[{l}]")
-        _checks.same_shape(b, db, f"biases[{l}]", f"grads_b[{l}]")
+    dWs, dbs = _checks.gradients_like(Ws, bs, grads_W, grads_b)
     lr = dtype.type(_checks.real_scalar(learning_rate, "learning_rate", low=0, low_inclusive=False))
     return ([W - lr * dW for W, dW in zip(Ws, dWs)], [b - lr * db for b, db in zip(bs, dbs)])
 
