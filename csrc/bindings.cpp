@@ -91,16 +91,19 @@ Operand<T> operand(const py::array_t<T>& x, bool trans, const char* name) {
 
 template <typename T>
 void gemm(carray<T> C, py::array_t<T> A, py::array_t<T> B, bool trans_a, bool trans_b,
-          double beta, bool naive) {
+          bool accumulate, bool naive) {
   const Operand<T> a = operand(A, trans_a, "A"), b = operand(B, trans_b, "B");
   if (a.cols != b.rows) fail("op(A) and op(B) have different inner dimensions");
   require_shape(C, {a.rows, b.cols}, "C");
-  if (beta != 0.0 && beta != 1.0) fail("beta must be 0 or 1");
   T* c = C.mutable_data();
   py::gil_scoped_release nogil;
-  auto f = naive ? nnfast::gemm::gemm_naive<T> : nnfast::gemm::gemm<T>;
-  f(c, std::max<index_t>(b.cols, 1), a.ptr, a.ld, a.trans, b.ptr, b.ld, b.trans, a.rows, b.cols,
-    a.cols, T(beta));
+  if (naive) {
+    nnfast::gemm::gemm_naive<T>(c, std::max<index_t>(b.cols, 1), a.ptr, a.ld, a.trans, b.ptr, b.ld,
+                                b.trans, a.rows, b.cols, a.cols, accumulate);
+    return;
+  }
+  nnfast::gemm::gemm<T>(c, std::max<index_t>(b.cols, 1), a.ptr, a.ld, a.trans, b.ptr, b.ld, b.trans, a.rows, b.cols,
+    a.cols, accumulate);
 }
 
 template <typename T>
@@ -342,8 +345,8 @@ template <typename T>
 void register_dtype(py::module_& m) {
   using py::arg;
   m.def("gemm", &gemm<T>, arg("C").noconvert(), arg("A").noconvert(), arg("B").noconvert(),
-        arg("trans_a"), arg("trans_b"), arg("beta") = 0.0, arg("naive") = false,
-        "C = op(A) @ op(B) + beta C (beta 0 or 1); A and B may be C- or Fortran-ordered.");
+        arg("trans_a"), arg("trans_b"), arg("accumulate") = false, arg("naive") = false,
+        "C (+)= op(A) @ op(B); A and B may be C- or Fortran-ordered.");
   m.def("activation_forward", &activation_forward<T>, arg("A").noconvert(), arg("Z").noconvert(),
         arg("act"), arg("slope"));
   m.def("activation_backward", &activation_backward<T>, arg("dZ").noconvert(),
@@ -380,6 +383,8 @@ void register_dtype(py::module_& m) {
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast's C++ kernels. Use nnfast / nnfast.functional, which validate arguments.";
+  // The GEMM microkernel is chosen here, once, from cpuid (or NNFAST_GEMM_ISA).
+  if (std::string err = nnfast::gemm::select_isa(); !err.empty()) throw py::import_error(err);
   register_dtype<float>(m);
   register_dtype<double>(m);
   m.def("config", [] {

@@ -32,4 +32,59 @@ inline int threads_for(double work, double per_thread = 2.0e6) {
 // Element-wise loops split across threads only above this many elements.
 constexpr index_t kParallelElems = index_t(1) << 15;
 
+// body(i) for i in [0, n): split statically across the threads when `parallel` is true and
+// more than one thread is allowed; otherwise a plain loop that never enters the OpenMP
+// runtime (entering it costs about a microsecond, more than a tiny network's whole step).
+template <typename F>
+inline void parallel_for(index_t n, bool parallel, F&& body) {
+#ifdef _OPENMP
+  if (parallel && n > 1 && max_threads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (index_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+#endif
+  for (index_t i = 0; i < n; ++i) body(i);
+}
+
+// body(begin, end) over [0, n) in chunks of 4096 elements, in parallel for large n.
+template <typename F>
+inline void parallel_chunks(index_t n, F&& body) {
+  constexpr index_t kChunk = 4096;
+  parallel_for((n + kChunk - 1) / kChunk, n >= kParallelElems, [&](index_t c) {
+    body(c * kChunk, c * kChunk + kChunk < n ? c * kChunk + kChunk : n);
+  });
+}
+
+// Runs body(thread, n_threads) on `threads` threads (directly when it is 1).
+template <typename F>
+inline void parallel_region(int threads, F&& body) {
+#ifdef _OPENMP
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    body(omp_get_thread_num(), omp_get_num_threads());
+    return;
+  }
+#endif
+  body(0, 1);
+}
+
+// A barrier among the threads of a parallel_region (nothing to wait for when alone).
+inline void barrier(int n_threads) {
+#ifdef _OPENMP
+  if (n_threads > 1) {
+#pragma omp barrier
+  }
+#else
+  (void)n_threads;
+#endif
+}
+
+// The block [begin, end) of [0, n) that thread t of nt owns: contiguous, in thread order.
+inline void static_range(index_t n, int t, int nt, index_t& begin, index_t& end) {
+  const index_t q = n / nt, r = n % nt;
+  begin = t * q + (t < r ? t : r);
+  end = begin + q + (t < r ? 1 : 0);
+}
+
 }  // namespace nnfast

@@ -1,5 +1,7 @@
 #include "cpu.h"
 
+#include "gemm/gemm.h"
+
 namespace nnfast {
 
 std::string compiled_simd() {
@@ -31,7 +33,7 @@ std::vector<std::string> cpu_features() {
   return out;
 }
 
-std::string selected_kernel() { return "generic (portable C++, " + compiled_simd() + ")"; }
+std::string selected_kernel() { return nnfast::gemm::isa_name(nnfast::gemm::active_isa()); }
 
 bool openmp_enabled() {
 #ifdef _OPENMP

@@ -9,7 +9,7 @@ namespace nnfast {
 std::string compiled_simd();
 // Instruction sets this CPU reports (x86-64: from cpuid; elsewhere: empty).
 std::vector<std::string> cpu_features();
-// The GEMM microkernel in use. Only the portable path exists so far.
+// The GEMM microkernel ISA in use: generic, avx2 or avx512.
 std::string selected_kernel();
 bool openmp_enabled();
 

@@ -59,15 +59,15 @@ def test_matmul_empty_dimensions(dtype):
 
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
 def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, dtype):
-    """The blocked kernel against the triple loop kept as oracle in csrc/gemm, with beta=1."""
+    """The blocked kernel against the triple loop kept as oracle in csrc/gemm, accumulating into C."""
     rng = np.random.default_rng(7)
     m, k, n = 37, 300, 23
     A = rand(rng, (k, m) if trans_a else (m, k), dtype)
     B = rand(rng, (n, k) if trans_b else (k, n), dtype)
     C0 = rand(rng, (m, n), dtype)
     blocked, naive = C0.copy(), C0.copy()
-    _core.gemm(blocked, A, B, trans_a, trans_b, 1.0)
-    _core.gemm(naive, A, B, trans_a, trans_b, 1.0, True)
+    _core.gemm(blocked, A, B, trans_a, trans_b, True)
+    _core.gemm(naive, A, B, trans_a, trans_b, True, True)
     scale = float(np.abs(A).max() * np.abs(B).max() * np.sqrt(k))
     assert_close(blocked, naive, dtype, scale=scale)
     assert_close(blocked, C0 + ref.matmul(A, B, trans_a, trans_b), dtype, scale=scale)

@@ -1,101 +1,219 @@
-// The blocked, OpenMP-parallel matrix product (BLIS loop order: jc, pc, ic, then the
-// (ir, jr) grid of microtiles, which is what the threads share).
+// The blocked, OpenMP-parallel matrix product (BLIS loop order: jc over NC, pc over KC,
+// ic over MC, then the grid of microtiles, which the threads share), plus a direct loop
+// for products too small to repay packing.
 #include "gemm/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
-#include "gemm/config.h"
-#include "gemm/kernel_generic.h"
-#include "gemm/pack.h"
+#include "gemm/kernels.h"
 
 namespace nnfast::gemm {
 
 namespace {
+
+Kernel<float> g_sgemm = generic_kernel_f32();
+Kernel<double> g_dgemm = generic_kernel_f64();
+Isa g_isa = Isa::Generic;
+
+template <typename T> const Kernel<T>& active();
+template <> const Kernel<float>& active<float>() { return g_sgemm; }
+template <> const Kernel<double>& active<double>() { return g_dgemm; }
+
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
+// Packed panels, owned by the calling thread and reused across calls: a training run does
+// not allocate per product. (Each Python thread that calls in gets its own.)
 template <typename T>
-void scale_c(T* C, index_t ldc, index_t M, index_t N, T beta) {
-  for (index_t i = 0; i < M; ++i)
-    for (index_t j = 0; j < N; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
+T* scratch(std::vector<T>& buf, index_t n) {
+  // 64 extra elements so the start can be aligned to a cache line.
+  if (buf.size() < static_cast<size_t>(n + 64)) buf.resize(static_cast<size_t>(n + 64));
+  auto p = reinterpret_cast<std::uintptr_t>(buf.data());
+  return reinterpret_cast<T*>((p + 63) & ~std::uintptr_t(63));
 }
-}  // namespace
+
+// Products below this many multiply-adds skip packing: for a 2-3-1 network the packing
+// would cost more than the arithmetic.
+constexpr double kTinyWork = 16384;
 
 template <typename T>
-void gemm(T* C, index_t ldc, const T* A, index_t lda, bool trans_a, const T* B, index_t ldb,
-          bool trans_b, index_t M, index_t N, index_t K, T beta) {
-  using Cfg = GenericConfig<T>;
-  constexpr int MR = Cfg::MR, NR = Cfg::NR;
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) return scale_c(C, ldc, M, N, beta);
-
-  const index_t mc_max = std::min(Cfg::MC, ceil_div(M, MR) * MR);
-  const index_t nc_max = std::min(Cfg::NC, ceil_div(N, NR) * NR);
-  const index_t kc_max = std::min(Cfg::KC, K);
-  std::vector<T> a_pack(static_cast<size_t>(mc_max * kc_max));
-  std::vector<T> b_pack(static_cast<size_t>(nc_max * kc_max));
-  T* ap = a_pack.data();
-  T* bp = b_pack.data();
-  const int nt = threads_for(2.0 * double(M) * double(N) * double(K));
-  (void)nt;
-
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  for (index_t jc = 0; jc < N; jc += Cfg::NC) {
-    const index_t nc = std::min(Cfg::NC, N - jc);
-    const index_t n_panels = ceil_div(nc, NR);
-    for (index_t pc = 0; pc < K; pc += Cfg::KC) {
-      const index_t kc = std::min(Cfg::KC, K - pc);
-      // Later K blocks add onto what the first one stored.
-      const T beta_k = pc == 0 ? beta : T(1);
-#pragma omp for schedule(static)
-      for (index_t jp = 0; jp < n_panels; ++jp) {
-        const index_t j0 = jc + jp * NR;
-        const T* src = trans_b ? B + j0 * ldb + pc : B + pc * ldb + j0;
-        pack_b_panel<NR>(bp + jp * NR * kc, src, ldb, trans_b, std::min<index_t>(NR, N - j0), kc);
-      }
-      for (index_t ic = 0; ic < M; ic += Cfg::MC) {
-        const index_t mc = std::min(Cfg::MC, M - ic);
-        const index_t m_panels = ceil_div(mc, MR);
-#pragma omp for schedule(static)
-        for (index_t ip = 0; ip < m_panels; ++ip) {
-          const index_t i0 = ic + ip * MR;
-          const T* src = trans_a ? A + pc * lda + i0 : A + i0 * lda + pc;
-          pack_a_panel<MR>(ap + ip * MR * kc, src, lda, trans_a, std::min<index_t>(MR, M - i0), kc);
-        }
-#pragma omp for collapse(2) schedule(static)
-        for (index_t ip = 0; ip < m_panels; ++ip) {
-          for (index_t jp = 0; jp < n_panels; ++jp) {
-            const index_t i0 = ic + ip * MR, j0 = jc + jp * NR;
-            microkernel_generic<T, MR, NR>(C + i0 * ldc + j0, ldc, ap + ip * MR * kc,
-                                           bp + jp * NR * kc, kc,
-                                           static_cast<int>(std::min<index_t>(MR, M - i0)),
-                                           static_cast<int>(std::min<index_t>(NR, N - j0)), beta_k);
-          }
+void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B, index_t ldb,
+               bool tb, index_t M, index_t N, index_t K, bool accumulate) {
+  T row[512];
+  for (index_t j0 = 0; j0 < N; j0 += 512) {
+    const index_t nj = std::min<index_t>(512, N - j0);
+    for (index_t i = 0; i < M; ++i) {
+      std::fill(row, row + nj, T(0));
+      for (index_t p = 0; p < K; ++p) {
+        const T a = ta ? A[p * lda + i] : A[i * lda + p];
+        if (tb) {
+          for (index_t j = 0; j < nj; ++j) row[j] += a * B[(j0 + j) * ldb + p];
+        } else {
+          const T* b = B + p * ldb + j0;
+          for (index_t j = 0; j < nj; ++j) row[j] += a * b[j];
         }
       }
+      T* c = C + i * ldc + j0;
+      for (index_t j = 0; j < nj; ++j) c[j] = accumulate ? c[j] + row[j] : row[j];
     }
   }
 }
 
 template <typename T>
+void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, bool ta,
+                  const T* B, index_t ldb, bool tb, index_t M, index_t N, index_t K,
+                  bool accumulate, const Epilogue<T>* ep) {
+  const Kernel<T>& bl = k;
+  const int MR = bl.MR, NR = bl.NR;
+  const index_t mc_max = std::min(bl.MC, ceil_div(M, MR) * MR);
+  const index_t nc_max = std::min(bl.NC, ceil_div(N, NR) * NR);
+  // K blocks of equal size (784 = 4 x 196, not 3 x 256 + 16): a short last block would
+  // pay the C tile's load and store for a few steps of work.
+  const index_t KC = ceil_div(K, ceil_div(K, bl.KC));
+  const index_t kc_max = KC;
+  thread_local std::vector<T> a_buf, b_buf;
+  T* ap = scratch(a_buf, mc_max * kc_max);
+  T* bp = scratch(b_buf, nc_max * kc_max);
+  const int nt = threads_for(2.0 * double(M) * double(N) * double(K));
+
+  parallel_region(nt, [&](int t, int nth) {
+    index_t lo, hi;
+    for (index_t jc = 0; jc < N; jc += bl.NC) {
+      const index_t nc = std::min(bl.NC, N - jc);
+      const index_t n_panels = ceil_div(nc, NR);
+      for (index_t pc = 0; pc < K; pc += KC) {
+        const index_t kc = std::min(KC, K - pc);
+        const bool acc = pc > 0 || accumulate;  // later K blocks add onto the first
+        const bool last_k = pc + kc == K;
+        static_range(n_panels, t, nth, lo, hi);
+        for (index_t jp = lo; jp < hi; ++jp) {
+          const index_t j0 = jc + jp * NR;
+          const T* src = tb ? B + j0 * ldb + pc : B + pc * ldb + j0;
+          k.pack_b(bp + jp * NR * kc, src, ldb, tb, std::min<index_t>(NR, N - j0), kc);
+        }
+        for (index_t ic = 0; ic < M; ic += bl.MC) {
+          const index_t mc = std::min(bl.MC, M - ic);
+          const index_t m_panels = ceil_div(mc, MR);
+          static_range(m_panels, t, nth, lo, hi);
+          for (index_t ip = lo; ip < hi; ++ip) {
+            const index_t i0 = ic + ip * MR;
+            const T* src = ta ? A + pc * lda + i0 : A + i0 * lda + pc;
+            k.pack_a(ap + ip * MR * kc, src, lda, ta, std::min<index_t>(MR, M - i0), kc);
+          }
+          barrier(nth);  // both packed panels complete
+          // Tiles in ip-major order: an A micro-panel (the broadcast operand) stays in L1
+          // while the B micro-panels (the vector operand) stream past it from L2. Each
+          // thread owns a contiguous run of tiles.
+          static_range(n_panels * m_panels, t, nth, lo, hi);
+          for (index_t tile_ix = lo; tile_ix < hi; ++tile_ix) {
+            const index_t ip = tile_ix / n_panels, jp = tile_ix % n_panels;
+            const index_t i0 = ic + ip * MR, j0 = jc + jp * NR;
+            const index_t mr = std::min<index_t>(MR, M - i0), nr = std::min<index_t>(NR, N - j0);
+            T* c = C + i0 * ldc + j0;
+            if (mr == MR && nr == NR) {
+              k.micro(kc, ap + ip * MR * kc, bp + jp * NR * kc, c, ldc, acc);
+            } else {  // edge tile: full tile into scratch, then the valid part
+              alignas(64) T tile[kMaxTile];
+              k.micro(kc, ap + ip * MR * kc, bp + jp * NR * kc, tile, NR, false);
+              for (index_t i = 0; i < mr; ++i)
+                for (index_t j = 0; j < nr; ++j)
+                  c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+            }
+            if (ep && last_k) ep->apply(ep->ctx, c, ldc, i0, j0, mr, nr);
+          }
+          barrier(nth);  // done with these panels before they are packed again
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(T* C, index_t ldc, const T* A, index_t lda, bool trans_a, const T* B, index_t ldb,
+          bool trans_b, index_t M, index_t N, index_t K, bool accumulate,
+          const Epilogue<T>* ep) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || double(M) * double(N) * double(K) <= kTinyWork) {
+    gemm_tiny(C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, std::max<index_t>(K, 0), accumulate);
+    if (ep) ep->apply(ep->ctx, C, ldc, 0, 0, M, N);
+    return;
+  }
+  gemm_blocked(active<T>(), C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, K, accumulate, ep);
+}
+
+template <typename T>
 void gemm_naive(T* C, index_t ldc, const T* A, index_t lda, bool trans_a, const T* B,
-                index_t ldb, bool trans_b, index_t M, index_t N, index_t K, T beta) {
+                index_t ldb, bool trans_b, index_t M, index_t N, index_t K, bool accumulate) {
   for (index_t i = 0; i < M; ++i) {
     for (index_t j = 0; j < N; ++j) {
       T s = 0;
       for (index_t p = 0; p < K; ++p) {
         s += (trans_a ? A[p * lda + i] : A[i * lda + p]) * (trans_b ? B[j * ldb + p] : B[p * ldb + j]);
       }
-      C[i * ldc + j] = beta == T(0) ? s : beta * C[i * ldc + j] + s;
+      C[i * ldc + j] = accumulate ? C[i * ldc + j] + s : s;
     }
   }
 }
 
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return "avx512";
+    case Isa::Avx2: return "avx2";
+    default: return "generic";
+  }
+}
+
+bool isa_supported(Isa isa) {
+  if (isa == Isa::Generic) return true;
+#ifdef NNFAST_X86_KERNELS
+  __builtin_cpu_init();
+  if (isa == Isa::Avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (isa == Isa::Avx512) return __builtin_cpu_supports("avx512f");
+#endif
+  return false;
+}
+
+Isa active_isa() { return g_isa; }
+
+std::string select_isa() {
+  Isa isa = Isa::Generic;
+  if (isa_supported(Isa::Avx2)) isa = Isa::Avx2;
+  if (isa_supported(Isa::Avx512)) isa = Isa::Avx512;
+  std::string err;
+  if (const char* want = std::getenv("NNFAST_GEMM_ISA"); want && *want) {
+    bool known = false;
+    for (Isa candidate : {Isa::Generic, Isa::Avx2, Isa::Avx512}) {
+      if (std::strcmp(want, isa_name(candidate)) != 0) continue;
+      known = true;
+      if (isa_supported(candidate)) isa = candidate;
+      else err = std::string("NNFAST_GEMM_ISA=") + want + " but this CPU or build lacks it";
+    }
+    if (!known) err = std::string("NNFAST_GEMM_ISA must be generic, avx2 or avx512; got ") + want;
+  }
+  g_isa = isa;
+  g_sgemm = generic_kernel_f32();
+  g_dgemm = generic_kernel_f64();
+#ifdef NNFAST_X86_KERNELS
+  if (isa == Isa::Avx2) {
+    g_sgemm = avx2_kernel_f32();
+    g_dgemm = avx2_kernel_f64();
+  } else if (isa == Isa::Avx512) {
+    g_sgemm = avx512_kernel_f32();
+    g_dgemm = avx512_kernel_f64();
+  }
+#endif
+  return err;
+}
+
 #define NNFAST_INSTANTIATE(T)                                                                   \
   template void gemm<T>(T*, index_t, const T*, index_t, bool, const T*, index_t, bool, index_t, \
-                        index_t, index_t, T);                                                   \
+                        index_t, index_t, bool, const Epilogue<T>*);                            \
   template void gemm_naive<T>(T*, index_t, const T*, index_t, bool, const T*, index_t, bool,    \
-                              index_t, index_t, index_t, T);
+                              index_t, index_t, index_t, bool);
 NNFAST_INSTANTIATE(float)
 NNFAST_INSTANTIATE(double)
 #undef NNFAST_INSTANTIATE

@@ -45,8 +45,9 @@ inline T derivative_from_output(T a, Act act, T slope) {
 // A (n) = g(Z (n)); A may alias Z.
 template <typename T>
 void activation_forward(T* A, const T* Z, index_t n, Act act, T slope) {
-#pragma omp parallel for schedule(static) if (n >= kParallelElems)
-  for (index_t i = 0; i < n; ++i) A[i] = activate(Z[i], act, slope);
+  parallel_chunks(n, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) A[i] = activate(Z[i], act, slope);
+  });
 }
 
 // dZ (n) = dA (n) ∘ g'(Z), g' computed from A (n); dZ may alias dA.
@@ -56,16 +57,34 @@ void activation_backward(T* dZ, const T* dA, const T* A, index_t n, Act act, T s
     if (dZ != dA) std::copy(dA, dA + n, dZ);
     return;
   }
-#pragma omp parallel for schedule(static) if (n >= kParallelElems)
-  for (index_t i = 0; i < n; ++i) dZ[i] = dA[i] * derivative_from_output(A[i], act, slope);
+  parallel_chunks(n, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) dZ[i] = dA[i] * derivative_from_output(A[i], act, slope);
+  });
 }
 
-// A (m x n) = g(Z (m x n) + b (n)), the epilogue of a layer's forward product; A may alias Z.
+// z (n) = g(z + b) in place, one row of a layer's output; the switch sits outside the
+// loop so each case vectorises where the compiler can.
 template <typename T>
-void bias_activation_forward(T* A, const T* Z, const T* b, index_t m, index_t n, Act act, T slope) {
-#pragma omp parallel for schedule(static) if (m * n >= kParallelElems)
-  for (index_t i = 0; i < m; ++i) {
-    for (index_t j = 0; j < n; ++j) A[i * n + j] = activate(Z[i * n + j] + b[j], act, slope);
+void bias_activation_row(T* z, const T* b, index_t n, Act act, T slope) {
+  switch (act) {
+    case Act::Identity:
+      for (index_t j = 0; j < n; ++j) z[j] += b[j];
+      break;
+    case Act::Relu:
+      for (index_t j = 0; j < n; ++j) z[j] = std::max(z[j] + b[j], T(0));
+      break;
+    case Act::LeakyRelu:
+      for (index_t j = 0; j < n; ++j) {
+        const T v = z[j] + b[j];
+        z[j] = v > T(0) ? v : v * slope;
+      }
+      break;
+    case Act::Logistic:
+      for (index_t j = 0; j < n; ++j) z[j] = sigmoid(z[j] + b[j]);
+      break;
+    case Act::Tanh:
+      for (index_t j = 0; j < n; ++j) z[j] = std::tanh(z[j] + b[j]);
+      break;
   }
 }
 

@@ -11,12 +11,29 @@
 
 namespace nnfast::nn {
 
-// A (m x n_out) = g(A_prev (m x n_in) · W (n_in x n_out) + b (n_out)).
+// The forward epilogue: bias + activation on a finished tile of Z, while it is in cache.
+template <typename T>
+struct BiasAct {
+  const T* b;
+  Act act;
+  T slope;
+};
+
+template <typename T>
+void bias_act_tile(const void* ctx, T* tile, index_t ldc, index_t, index_t c0, index_t rows,
+                   index_t cols) {
+  const auto& e = *static_cast<const BiasAct<T>*>(ctx);
+  for (index_t i = 0; i < rows; ++i) bias_activation_row(tile + i * ldc, e.b + c0, cols, e.act, e.slope);
+}
+
+// A (m x n_out) = g(A_prev (m x n_in) · W (n_in x n_out) + b (n_out)), the bias and
+// activation fused into the product.
 template <typename T>
 void linear_forward(T* A, const T* A_prev, const T* W, const T* b, index_t m, index_t n_in,
                     index_t n_out, Act act, T slope) {
-  gemm::gemm(A, n_out, A_prev, n_in, false, W, n_out, false, m, n_out, n_in, T(0));
-  bias_activation_forward(A, A, b, m, n_out, act, slope);
+  const BiasAct<T> ctx{b, act, slope};
+  const gemm::Epilogue<T> ep{&bias_act_tile<T>, &ctx};
+  gemm::gemm(A, n_out, A_prev, n_in, false, W, n_out, false, m, n_out, n_in, false, &ep);
 }
 
 // db (n) = Σ_rows dZ (m x n). Each thread owns whole columns and adds rows in order,
@@ -25,13 +42,12 @@ template <typename T>
 void bias_grad(T* db, const T* dZ, index_t m, index_t n) {
   constexpr index_t kCols = 64;
   const index_t blocks = (n + kCols - 1) / kCols;
-#pragma omp parallel for schedule(static) if (m * n >= kParallelElems)
-  for (index_t cb = 0; cb < blocks; ++cb) {
+  parallel_for(blocks, m * n >= kParallelElems, [&](index_t cb) {
     const index_t j0 = cb * kCols, j1 = std::min(n, j0 + kCols);
     for (index_t j = j0; j < j1; ++j) db[j] = T(0);
     for (index_t i = 0; i < m; ++i)
       for (index_t j = j0; j < j1; ++j) db[j] += dZ[i * n + j];
-  }
+  });
 }
 
 // dA_prev (m x n_in) = dZ · Wᵀ (skipped when null: the first layer needs no dX);
@@ -39,16 +55,17 @@ void bias_grad(T* db, const T* dZ, index_t m, index_t n) {
 template <typename T>
 void linear_backward(T* dA_prev, T* dW, T* db, const T* dZ, const T* A_prev, const T* W,
                      index_t m, index_t n_in, index_t n_out) {
-  if (dA_prev) gemm::gemm(dA_prev, n_in, dZ, n_out, false, W, n_out, true, m, n_in, n_out, T(0));
-  gemm::gemm(dW, n_out, A_prev, n_in, true, dZ, n_out, false, n_in, n_out, m, T(0));
+  if (dA_prev) gemm::gemm(dA_prev, n_in, dZ, n_out, false, W, n_out, true, m, n_in, n_out, false);
+  gemm::gemm(dW, n_out, A_prev, n_in, true, dZ, n_out, false, n_in, n_out, m, false);
   bias_grad(db, dZ, m, n_out);
 }
 
 // P (n) -= lr · G (n): the gradient-descent step of slide 33.
 template <typename T>
 void sgd_step(T* P, const T* G, index_t n, T lr) {
-#pragma omp parallel for schedule(static) if (n >= kParallelElems)
-  for (index_t i = 0; i < n; ++i) P[i] -= lr * G[i];
+  parallel_chunks(n, [&](index_t lo, index_t hi) {
+    for (index_t i = lo; i < hi; ++i) P[i] -= lr * G[i];
+  });
 }
 
 }  // namespace nnfast::nn

@@ -63,6 +63,7 @@ struct Workspace {
   std::vector<std::vector<T>> A;  // A[l] : batch x n_(l+1); the last holds the logits, then probabilities
   std::vector<T> Xb, Yb;          // the gathered batch when rows come in a given order
   std::vector<T> dZ, dA, dW, db;  // reused across layers, sized for the widest layer
+  std::vector<T*> As, dWs, dbs;   // per-layer pointers into the buffers above
 
   Workspace(const Network<T>& net, index_t batch, index_t k, bool gather) {
     const index_t L = net.layers();
@@ -78,6 +79,9 @@ struct Workspace {
     for (index_t l = 0; l < L; ++l) wmax = std::max(wmax, net.sizes[l] * net.sizes[l + 1]);
     dW.resize(static_cast<size_t>(wmax));
     db.resize(static_cast<size_t>(w));
+    for (auto& a : A) As.push_back(a.data());
+    dWs.assign(static_cast<size_t>(L), dW.data());  // one dW serves every layer in turn
+    dbs.assign(static_cast<size_t>(L), db.data());
   }
 };
 
@@ -151,14 +155,12 @@ template <typename T>
 double train_batch(Network<T>& net, Workspace<T>& ws, const T* Xb, const T* Yb, index_t mb,
                    T lr, double alpha) {
   const index_t L = net.layers();
-  std::vector<T*> As = pointers(ws.A);
+  const std::vector<T*>& As = ws.As;
   forward(As, Xb, mb, net, true);
   double J = output_loss(As[L - 1], ws.dZ.data(), As[L - 1], Yb, mb, net.sizes[L], net.head) /
              double(mb);
   J += l2_term(net, alpha, mb);
-  const std::vector<T*> dWs(static_cast<size_t>(L), ws.dW.data());
-  const std::vector<T*> dbs(static_cast<size_t>(L), ws.db.data());
-  backprop(net, As, Xb, ws.dZ.data(), ws.dA.data(), mb, alpha, dWs, dbs, [&](index_t l) {
+  backprop(net, As, Xb, ws.dZ.data(), ws.dA.data(), mb, alpha, ws.dWs, ws.dbs, [&](index_t l) {
     sgd_step(net.W[l], ws.dW.data(), net.sizes[l] * net.sizes[l + 1], lr);
     sgd_step(net.b[l], ws.db.data(), net.sizes[l + 1], lr);
   });

@@ -61,32 +61,32 @@ inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head he
 template <typename T>
 double output_loss(T* A, T* dZ, const T* Z, const T* Y, index_t m, index_t k, Head head) {
   const index_t n_chunks = (m + kLossChunkRows - 1) / kLossChunkRows;
-  std::vector<double> partial(static_cast<size_t>(n_chunks), 0.0);
-#pragma omp parallel for schedule(static) if (m * k >= kParallelElems)
-  for (index_t c = 0; c < n_chunks; ++c) {
+  double stack[16];  // a batch of up to 1024 rows needs no allocation
+  std::vector<double> heap(n_chunks > 16 ? static_cast<size_t>(n_chunks) : 0);
+  double* partial = n_chunks > 16 ? heap.data() : stack;
+  parallel_for(n_chunks, m * k >= kParallelElems, [&](index_t c) {
     double s = 0;
     for (index_t i = c * kLossChunkRows; i < std::min(m, (c + 1) * kLossChunkRows); ++i) {
       s += output_row(A + i * k, dZ + i * k, Z + i * k, Y + i * k, k, head, T(m));
     }
     partial[c] = s;
-  }
+  });
   double total = 0;
-  for (double s : partial) total += s;
+  for (index_t c = 0; c < n_chunks; ++c) total += partial[c];
   return total;
 }
 
 // A (m x k) = row-wise softmax of Z (m x k), the row max subtracted first.
 template <typename T>
 void softmax_forward(T* A, const T* Z, index_t m, index_t k) {
-#pragma omp parallel for schedule(static) if (m * k >= kParallelElems)
-  for (index_t i = 0; i < m; ++i) {
+  parallel_for(m, m * k >= kParallelElems, [&](index_t i) {
     const T* z = Z + i * k;
     T* a = A + i * k;
     const T zmax = *std::max_element(z, z + k);
     T s = 0;
     for (index_t j = 0; j < k; ++j) s += (a[j] = std::exp(z[j] - zmax));
     for (index_t j = 0; j < k; ++j) a[j] /= s;
-  }
+  });
 }
 
 // The output activation alone (prediction): A (m x k) = out(Z); A may alias Z.

@@ -1,0 +1,51 @@
+// The microkernels: C[0:MR, 0:NR] (= or +=) the product of a packed A micro-panel
+// (kc x MR, row i of step p at a[p * MR + i]) and a packed B micro-panel (kc x NR, at
+// b[p * NR + j]). Always a full tile: the driver hands partial tiles a scratch C.
+// Each accumulator sums p = 0, 1, ..., kc - 1 in order, whatever the thread.
+#pragma once
+#include "common.h"
+
+namespace nnfast::gemm {
+
+template <typename T>
+using MicroKernel = void (*)(index_t kc, const T* a, const T* b, T* c, index_t ldc, bool accumulate);
+// Packing of one micro-panel (see pack.h), compiled for the same ISA as its microkernel.
+template <typename T>
+using PackA = void (*)(T* dst, const T* A, index_t lda, bool trans, index_t rows, index_t kc);
+template <typename T>
+using PackB = void (*)(T* dst, const T* B, index_t ldb, bool trans, index_t cols, index_t kc);
+
+// Everything the blocked driver needs from one ISA for one dtype.
+template <typename T>
+struct Kernel {
+  MicroKernel<T> micro;
+  PackA<T> pack_a;
+  PackB<T> pack_b;
+  int MR, NR;
+  index_t MC, KC, NC;
+};
+
+// The driver's scratch for edge tiles holds the largest register tile of any ISA.
+constexpr int kMaxTile = 8 * 32;
+
+// Build a Kernel from a config (MR, NR, MC, KC, NC) and the ISA's functions.
+template <typename Cfg, typename T>
+constexpr Kernel<T> make_kernel(MicroKernel<T> micro, PackA<T> pa, PackB<T> pb) {
+  static_assert(Cfg::MR * Cfg::NR <= kMaxTile, "edge-tile scratch too small for this tile");
+  return {micro, pa, pb, Cfg::MR, Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC};
+}
+
+// One per ISA and dtype, each in its own file; microkernels inside are named by dtype,
+// ISA and tile, as in BLIS (sgemm_avx512_8x32). The x86 ones are compiled with a target
+// attribute (never -march), so only the chosen one runs and the wheel runs anywhere.
+Kernel<float> generic_kernel_f32();
+Kernel<double> generic_kernel_f64();
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NNFAST_X86_KERNELS 1
+Kernel<float> avx2_kernel_f32();
+Kernel<double> avx2_kernel_f64();
+Kernel<float> avx512_kernel_f32();
+Kernel<double> avx512_kernel_f64();
+#endif
+
+}  // namespace nnfast::gemm
