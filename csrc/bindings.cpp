@@ -8,6 +8,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,7 +54,7 @@ Act to_act(int a) {
   return static_cast<Act>(a);
 }
 Head to_head(int h) {
-  if (h < 0 || h > 2) fail("unknown output head code " + std::to_string(h));
+  if (h < 0 || h > 3) fail("unknown output head code " + std::to_string(h));
   return static_cast<Head>(h);
 }
 
@@ -132,8 +133,24 @@ void softmax_forward(carray<T> A, carray<T> Z) {
   nnfast::nn::softmax_forward(a, Z.data(), Z.shape(0), Z.shape(1));
 }
 
+// Sample weights: None, or m non-negative weights with a positive sum.
 template <typename T>
-double output_loss(carray<T> A, carray<T> dZ, carray<T> Z, carray<T> Y, int head) {
+const T* weights_ptr(const std::optional<carray<T>>& w, index_t m) {
+  if (!w) return nullptr;
+  require_shape(*w, {m}, "sample_weight");
+  const T* p = w->data();
+  double s = 0;
+  for (index_t i = 0; i < m; ++i) {
+    if (!(p[i] >= T(0))) fail("sample_weight must be non-negative and finite");
+    s += double(p[i]);
+  }
+  if (!(s > 0) || !std::isfinite(s)) fail("sample_weight must have a positive, finite sum");
+  return p;
+}
+
+template <typename T>
+double output_loss(carray<T> A, carray<T> dZ, carray<T> Z, carray<T> Y,
+                   std::optional<carray<T>> sample_weight, int head) {
   require_ndim(Z, 2, "Z");
   const index_t m = Z.shape(0), k = Z.shape(1);
   if (m == 0 || k == 0) fail("Z must not be empty");
@@ -141,10 +158,11 @@ double output_loss(carray<T> A, carray<T> dZ, carray<T> Z, carray<T> Y, int head
   require_shape(A, {m, k}, "A");
   require_shape(dZ, {m, k}, "dZ");
   const Head h = to_head(head);
+  const T* w = weights_ptr(sample_weight, m);
   T* a = A.mutable_data();
   T* dz = dZ.mutable_data();
   py::gil_scoped_release nogil;
-  return nnfast::nn::output_loss(a, dz, Z.data(), Y.data(), m, k, h);
+  return nnfast::nn::output_loss(a, dz, Z.data(), Y.data(), w, m, k, h);
 }
 
 template <typename T>
@@ -278,7 +296,7 @@ void predict(carray<T> out, carray<T> X, py::list Ws, py::list bs, int act, doub
 template <typename T>
 void train(carray<double> loss_curve, carray<T> X, carray<T> Y, py::list Ws, py::list bs,
            std::optional<carray<std::int64_t>> order, index_t batch, index_t epochs, double lr,
-           double alpha, int act, double slope, int head) {
+           double alpha, int act, double slope, int head, std::optional<carray<T>> sample_weight) {
   auto net = network<T>(Ws, bs, act, slope, head, true);
   require_ndim(X, 2, "X");
   const index_t m = X.shape(0);
@@ -298,14 +316,16 @@ void train(carray<double> loss_curve, carray<T> X, carray<T> Y, py::list Ws, py:
     for (index_t i = 0; i < order->size(); ++i)
       if (ord[i] < 0 || ord[i] >= m) fail("order holds a row index outside [0, m)");
   }
+  const T* w = weights_ptr(sample_weight, m);
   double* curve = loss_curve.mutable_data();
   py::gil_scoped_release nogil;
-  nnfast::nn::train(curve, net, X.data(), Y.data(), m, ord, n_order, batch, epochs, T(lr), alpha);
+  nnfast::nn::train(curve, net, X.data(), Y.data(), w, m, ord, n_order, batch, epochs, T(lr), alpha);
 }
 
 template <typename T>
 double loss_and_gradients(py::list dWs, py::list dbs, carray<T> X, carray<T> Y, py::list Ws,
-                          py::list bs, int act, double slope, int head, double alpha) {
+                          py::list bs, int act, double slope, int head, double alpha,
+                          std::optional<carray<T>> sample_weight) {
   auto net = network<T>(Ws, bs, act, slope, head);
   require_ndim(X, 2, "X");
   const index_t m = X.shape(0);
@@ -313,8 +333,9 @@ double loss_and_gradients(py::list dWs, py::list dbs, carray<T> X, carray<T> Y, 
   require_shape(X, {m, net.sizes[0]}, "X");
   require_shape(Y, {m, net.sizes.back()}, "Y");
   auto gW = layer_outputs(dWs, net, "dWs", false), gb = layer_outputs(dbs, net, "dbs", true);
+  const T* w = weights_ptr(sample_weight, m);
   py::gil_scoped_release nogil;
-  return nnfast::nn::loss_and_gradients(gW, gb, net, X.data(), Y.data(), m, alpha);
+  return nnfast::nn::loss_and_gradients(gW, gb, net, X.data(), Y.data(), w, m, alpha);
 }
 
 template <typename T>
@@ -338,7 +359,8 @@ void backward(py::list dWs, py::list dbs, py::list As, carray<T> dZ, py::list Ws
   const T* X = acts[0];
   acts.erase(acts.begin());
   py::gil_scoped_release nogil;
-  nnfast::nn::backprop(net, acts, X, dz.data(), da.data(), m, 0.0, gW, gb, [](index_t) {});
+  nnfast::nn::backprop(net, acts, X, dz.data(), da.data(), m, 0.0, double(m), gW, gb,
+                       [](index_t) {});
 }
 
 template <typename T>
@@ -353,8 +375,8 @@ void register_dtype(py::module_& m) {
         arg("dA").noconvert(), arg("A").noconvert(), arg("act"), arg("slope"));
   m.def("softmax_forward", &softmax_forward<T>, arg("A").noconvert(), arg("Z").noconvert());
   m.def("output_loss", &output_loss<T>, arg("A").noconvert(), arg("dZ").noconvert(),
-        arg("Z").noconvert(), arg("Y").noconvert(), arg("head"),
-        "Writes A and dZ = (A - Y) / m; returns the summed loss.");
+        arg("Z").noconvert(), arg("Y").noconvert(), arg("sample_weight").noconvert().none(true),
+        arg("head"), "Writes A and dZ = w (A - Y) / sum(w); returns the weighted loss sum.");
   m.def("linear_forward", &linear_forward<T>, arg("A").noconvert(), arg("A_prev").noconvert(),
         arg("W").noconvert(), arg("b").noconvert(), arg("act"), arg("slope"));
   m.def("linear_backward", &linear_backward<T>, arg("dA_prev").noconvert().none(true),
@@ -368,6 +390,7 @@ void register_dtype(py::module_& m) {
   m.def("loss_and_gradients", &loss_and_gradients<T>, arg("dWs"), arg("dbs"),
         arg("X").noconvert(), arg("Y").noconvert(), arg("Ws"), arg("bs"), arg("act"),
         arg("slope"), arg("head"), arg("alpha"),
+        arg("sample_weight").noconvert().none(true) = py::none(),
         "Forward, fused output loss, backprop and L2 term in one call; writes dWs, dbs, returns J.");
   m.def("backward", &backward<T>, arg("dWs"), arg("dbs"), arg("activations"),
         arg("dZ").noconvert(), arg("Ws"), arg("act"), arg("slope"),
@@ -375,7 +398,7 @@ void register_dtype(py::module_& m) {
   m.def("train", &train<T>, arg("loss_curve").noconvert(), arg("X").noconvert(),
         arg("Y").noconvert(), arg("Ws"), arg("bs"), arg("order").noconvert().none(true),
         arg("batch"), arg("epochs"), arg("lr"), arg("alpha"), arg("act"), arg("slope"),
-        arg("head"),
+        arg("head"), arg("sample_weight").noconvert().none(true) = py::none(),
         "Mini-batch gradient descent, all epochs in C++ with the GIL released; updates Ws, bs in place.");
 }
 

@@ -11,7 +11,7 @@ from conftest import RTOL, assert_close
 # 1, primes, around the microkernel tiles (4, 8) and 63/64/65, wider than a K block (256).
 SIZES = [1, 2, 3, 5, 7, 8, 9, 13, 63, 64, 65, 257]
 HIDDEN = ["identity", "logistic", "tanh", "relu", "leaky_relu"]
-HEADS = ["identity", "logistic", "softmax"]
+HEADS = ["identity", "logistic", "softmax", "exp"]
 
 
 def rand(rng, shape, dtype, scale=1.0):
@@ -139,6 +139,8 @@ def _targets(rng, head, m, k, dtype):
         return np.eye(k, dtype=dtype)[rng.integers(0, k, m)]
     if head == "logistic":
         return rng.integers(0, 2, (m, k)).astype(dtype)
+    if head == "exp":  # Poisson counts, zeros included
+        return rng.poisson(2.0, (m, k)).astype(dtype)
     return rand(rng, (m, k), dtype)
 
 
@@ -154,6 +156,23 @@ def test_output_loss(head, m, k, dtype):
     assert_close(A, A_ref, dtype)
     assert_close(dZ, dZ_ref, dtype)
 
+
+
+@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("m,k", [(1, 1), (7, 3), (130, 10)])
+def test_output_loss_with_sample_weights(head, m, k, dtype):
+    rng = np.random.default_rng(m + k)
+    Z = rand(rng, (m, k), dtype, scale=2.0)
+    Y = _targets(rng, head, m, k, dtype)
+    w = rng.uniform(0.1, 3, m)
+    if m > 1:
+        w[0] = 0.0  # a zero weight takes the row out of J and dZ
+    got, want = nnfast.output_loss(Z, Y, head, w), ref.output_loss(Z, Y, head, w)
+    assert got[0] == pytest.approx(want[0], rel=10 * RTOL[dtype])
+    assert_close(got[1], want[1], dtype)
+    assert_close(got[2], want[2], dtype)
+    if m > 1:
+        assert np.all(got[2][0] == 0)
 
 
 @pytest.mark.parametrize("head", ["logistic", "softmax"])
@@ -224,11 +243,15 @@ def test_forward_and_gradients(sizes, activation, head, dtype):
         assert_close(got, want, dtype)
     assert_close(nnfast.predict(X, Ws, bs, activation, head),
                  ref.predict(X, Ws, bs, activation, head), dtype)
-    J, dWs, dbs = nnfast.loss_and_gradients(X, Y, Ws, bs, activation, head, alpha=0.1)
-    J_ref, dWs_ref, dbs_ref = ref.loss_and_gradients(X, Y, Ws, bs, activation, head, alpha=0.1)
-    assert J == pytest.approx(J_ref, rel=10 * RTOL[dtype])
-    for g, w in zip(dWs + dbs, dWs_ref + dbs_ref):
-        assert_close(g, w, dtype)
+    sw = rng.uniform(0.5, 2.0, m)
+    for weights in (None, sw):
+        J, dWs, dbs = nnfast.loss_and_gradients(X, Y, Ws, bs, activation, head, alpha=0.1,
+                                                sample_weight=weights)
+        J_ref, dWs_ref, dbs_ref = ref.loss_and_gradients(X, Y, Ws, bs, activation, head,
+                                                         alpha=0.1, sample_weight=weights)
+        assert J == pytest.approx(J_ref, rel=10 * RTOL[dtype])
+        for g, w in zip(dWs + dbs, dWs_ref + dbs_ref):
+            assert_close(g, w, dtype)
 
 
 def test_predict_in_row_blocks(dtype):

@@ -20,6 +20,7 @@ CONFIGS = [
     ([8, 12, 7, 3], "relu", "logistic", 1e-3, 32),   # multi-label
     ([8, 10, 2], "leaky_relu", "identity", 0.05, 50),  # regression, two outputs
     ([8, 6, 1], "logistic", "logistic", 0.0, 101),    # one batch per epoch
+    ([8, 9, 2], "tanh", "exp", 1e-2, 20),             # Poisson regression
 ]
 
 
@@ -31,6 +32,8 @@ def _problem(sizes, head, dtype, m=101, seed=0):
         Y = np.eye(k, dtype=dtype)[rng.integers(0, k, m)]
     elif head == "logistic":
         Y = rng.integers(0, 2, (m, k)).astype(dtype)
+    elif head == "exp":
+        Y = rng.poisson(np.exp(0.3 * X[:, :k])).astype(dtype)
     else:
         Y = (X[:, :k] * 0.5 + 0.1 * rng.standard_normal((m, k))).astype(dtype)
     return X, Y
@@ -54,6 +57,25 @@ def test_training_run_matches_reference(sizes, activation, head, alpha, batch, d
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
     # It learned something: the loss went down.
     assert curve_k[-1] < curve_k[0]
+
+
+def test_training_with_sample_weights_matches_reference(dtype):
+    X, Y = _problem([8, 16, 5], "softmax", dtype)
+    Ws, bs = ref.init_params([8, 16, 5], "tanh", random_state=0, dtype=dtype)
+    w = np.random.default_rng(2).uniform(0.1, 3.0, len(X))
+    order = np.random.RandomState(0).permutation(len(X))
+    kw = dict(learning_rate=0.1, batch_size=16, epochs=20, activation="tanh", alpha=1e-3,
+              order=order, sample_weight=w)
+    got, want = nnfast.train(X, Y, Ws, bs, **kw), ref.train(X, Y, Ws, bs, **kw)
+    np.testing.assert_allclose(got[2], want[2], rtol=TRAIN_RTOL[dtype])
+    for g, w_ in zip(got[0] + got[1], want[0] + want[1]):
+        np.testing.assert_allclose(g, w_, rtol=TRAIN_RTOL[dtype], atol=TRAIN_RTOL[dtype])
+    # Equal weights change nothing without L2 (J and its gradients are weighted means; the
+    # L2 term, as in scikit-learn, is divided by the weight sum, so alpha must be 0 here).
+    kw["alpha"] = 0.0
+    same = nnfast.train(X, Y, Ws, bs, **{**kw, "sample_weight": np.full(len(X), 2.5)})
+    plain = nnfast.train(X, Y, Ws, bs, **{**kw, "sample_weight": None})
+    np.testing.assert_allclose(same[2], plain[2], rtol=TRAIN_RTOL[dtype])
 
 
 def test_training_without_order_and_single_order_row(dtype):

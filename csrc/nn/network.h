@@ -61,7 +61,7 @@ void predict(T* out, const T* X, index_t m, const Network<T>& net) {
 template <typename T>
 struct Workspace {
   std::vector<std::vector<T>> A;  // A[l] : batch x n_(l+1); the last holds the logits, then probabilities
-  std::vector<T> Xb, Yb;          // the gathered batch when rows come in a given order
+  std::vector<T> Xb, Yb, wb;      // the gathered batch when rows come in a given order
   std::vector<T> dZ, dA, dW, db;  // reused across layers, sized for the widest layer
   std::vector<T*> As, dWs, dbs;   // per-layer pointers into the buffers above
 
@@ -71,6 +71,7 @@ struct Workspace {
     if (gather) {
       Xb.resize(static_cast<size_t>(batch * net.sizes[0]));
       Yb.resize(static_cast<size_t>(batch * k));
+      wb.resize(static_cast<size_t>(batch));
     }
     const index_t w = net.widest();
     dZ.resize(static_cast<size_t>(batch * w));
@@ -85,9 +86,10 @@ struct Workspace {
   }
 };
 
-// (alpha / 2m) Σ_l ‖W[l]‖², the L2 term of J (biases are not penalised).
+// (alpha / 2W) Σ_l ‖W[l]‖², the L2 term of J (biases are not penalised); W is the batch's
+// weight sum (its size without sample weights).
 template <typename T>
-double l2_term(const Network<T>& net, double alpha, index_t m) {
+double l2_term(const Network<T>& net, double alpha, double wsum) {
   if (alpha <= 0) return 0;
   double sq = 0;
   for (index_t l = 0; l < net.layers(); ++l) {
@@ -96,19 +98,19 @@ double l2_term(const Network<T>& net, double alpha, index_t m) {
     for (index_t i = 0; i < n; ++i) s += double(net.W[l][i]) * double(net.W[l][i]);
     sq += s;
   }
-  return 0.5 * alpha * sq / double(m);
+  return 0.5 * alpha * sq / wsum;
 }
 
 // Backprop by the chain rule (slides 24-32) from dZ = ∂J/∂Z[L] (m x n_L), given the
 // activations As[l] = A[l+1] (l < L - 1) and X = A[0]. For l = L..1 writes
-// dWs[l] = A[l-1]ᵀ dZ[l] + (alpha / m) W[l] and dbs[l] = Σ_rows dZ[l], then calls
+// dWs[l] = A[l-1]ᵀ dZ[l] + (alpha / W) W[l] and dbs[l] = Σ_rows dZ[l], then calls
 // on_layer(l): W[l] is not read again after that, so a caller may update it there.
 // dZ and dA are scratch of m x widest; dZ's content is consumed.
 template <typename T, typename OnLayer>
 void backprop(const Network<T>& net, const std::vector<T*>& As, const T* X, T* dZ, T* dA,
-              index_t m, double alpha, const std::vector<T*>& dWs, const std::vector<T*>& dbs,
-              OnLayer on_layer) {
-  const T decay = T(alpha / double(m));
+              index_t m, double alpha, double wsum, const std::vector<T*>& dWs,
+              const std::vector<T*>& dbs, OnLayer on_layer) {
+  const T decay = T(alpha / wsum);
   for (index_t l = net.layers() - 1; l >= 0; --l) {
     const index_t n_in = net.sizes[l], n_out = net.sizes[l + 1];
     const T* A_prev = l > 0 ? As[l - 1] : X;
@@ -131,20 +133,22 @@ std::vector<T*> pointers(std::vector<std::vector<T>>& bufs) {
   return out;
 }
 
-// J (returned) and its gradients dWs[l], dbs[l] for one batch X (m x d), Y (m x n_L):
-// forward, the fused output loss, backprop and the L2 term.
+// J (returned) and its gradients dWs[l], dbs[l] for one batch X (m x d), Y (m x n_L) with
+// sample weights w (m, or null): forward, the fused output loss, backprop and the L2 term.
 template <typename T>
 double loss_and_gradients(const std::vector<T*>& dWs, const std::vector<T*>& dbs,
-                          const Network<T>& net, const T* X, const T* Y, index_t m, double alpha) {
+                          const Network<T>& net, const T* X, const T* Y, const T* w, index_t m,
+                          double alpha) {
   const index_t L = net.layers();
   std::vector<std::vector<T>> acts;
   for (index_t l = 0; l < L; ++l) acts.emplace_back(static_cast<size_t>(m * net.sizes[l + 1]));
   std::vector<T*> As = pointers(acts);
   forward(As, X, m, net, true);
   std::vector<T> dZ(static_cast<size_t>(m * net.widest())), dA(dZ.size());
-  double J = output_loss(As[L - 1], dZ.data(), As[L - 1], Y, m, net.sizes[L], net.head) / double(m);
-  J += l2_term(net, alpha, m);
-  backprop(net, As, X, dZ.data(), dA.data(), m, alpha, dWs, dbs, [](index_t) {});
+  const double wsum = weight_sum(w, m);
+  double J = output_loss(As[L - 1], dZ.data(), As[L - 1], Y, w, m, net.sizes[L], net.head) / wsum;
+  J += l2_term(net, alpha, wsum);
+  backprop(net, As, X, dZ.data(), dA.data(), m, alpha, wsum, dWs, dbs, [](index_t) {});
   return J;
 }
 
@@ -152,26 +156,28 @@ double loss_and_gradients(const std::vector<T*>& dWs, const std::vector<T*>& dbs
 // layer, each as soon as its gradient is known (one dW scratch serves all layers).
 // Returns the batch's J at the weights before the step.
 template <typename T>
-double train_batch(Network<T>& net, Workspace<T>& ws, const T* Xb, const T* Yb, index_t mb,
-                   T lr, double alpha) {
+double train_batch(Network<T>& net, Workspace<T>& ws, const T* Xb, const T* Yb, const T* wb,
+                   index_t mb, T lr, double alpha) {
   const index_t L = net.layers();
   const std::vector<T*>& As = ws.As;
   forward(As, Xb, mb, net, true);
-  double J = output_loss(As[L - 1], ws.dZ.data(), As[L - 1], Yb, mb, net.sizes[L], net.head) /
-             double(mb);
-  J += l2_term(net, alpha, mb);
-  backprop(net, As, Xb, ws.dZ.data(), ws.dA.data(), mb, alpha, ws.dWs, ws.dbs, [&](index_t l) {
+  const double wsum = weight_sum(wb, mb);
+  double J = output_loss(As[L - 1], ws.dZ.data(), As[L - 1], Yb, wb, mb, net.sizes[L], net.head) /
+             wsum;
+  J += l2_term(net, alpha, wsum);
+  backprop(net, As, Xb, ws.dZ.data(), ws.dA.data(), mb, alpha, wsum, ws.dWs, ws.dbs, [&](index_t l) {
     sgd_step(net.W[l], ws.dW.data(), net.sizes[l] * net.sizes[l + 1], lr);
     sgd_step(net.b[l], ws.db.data(), net.sizes[l + 1], lr);
   });
   return J;
 }
 
-// `epochs` passes of mini-batch gradient descent over X (m x d), Y (m x k). Epoch e visits
-// rows order[e * n_order ...] (or 0..m-1 when order is null, n_order = m) in batches of
-// `batch`. loss_curve[e] = Σ_batches J · mb / n_order, scikit-learn's loss_curve_.
+// `epochs` passes of mini-batch gradient descent over X (m x d), Y (m x k), sample weights
+// w (m, or null). Epoch e visits rows order[e * n_order ...] (or 0..m-1 when order is null,
+// n_order = m) in batches of `batch`. loss_curve[e] = Σ_batches J · mb / n_order,
+// scikit-learn's loss_curve_.
 template <typename T>
-void train(double* loss_curve, Network<T>& net, const T* X, const T* Y, index_t m,
+void train(double* loss_curve, Network<T>& net, const T* X, const T* Y, const T* w, index_t m,
            const std::int64_t* order, index_t n_order, index_t batch, index_t epochs, T lr,
            double alpha) {
   const index_t d = net.sizes[0], k = net.sizes[net.layers()];
@@ -185,16 +191,19 @@ void train(double* loss_curve, Network<T>& net, const T* X, const T* Y, index_t 
       const index_t mb = std::min(batch, n_order - start);
       const T* Xb = X + start * d;
       const T* Yb = Y + start * k;
+      const T* wb = w ? w + start : nullptr;
       if (rows) {
         for (index_t i = 0; i < mb; ++i) {
           const index_t r = rows[start + i];
           std::memcpy(ws.Xb.data() + i * d, X + r * d, sizeof(T) * d);
           std::memcpy(ws.Yb.data() + i * k, Y + r * k, sizeof(T) * k);
+          if (w) ws.wb[i] = w[r];
         }
         Xb = ws.Xb.data();
         Yb = ws.Yb.data();
+        if (w) wb = ws.wb.data();
       }
-      total += train_batch(net, ws, Xb, Yb, mb, lr, alpha) * double(mb);
+      total += train_batch(net, ws, Xb, Yb, wb, mb, lr, alpha) * double(mb);
     }
     loss_curve[e] = total / double(n_order);
   }

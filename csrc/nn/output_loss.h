@@ -1,10 +1,12 @@
 // The output layer fused with its loss. From the logits Z (m x k) and targets Y (m x k),
-// one pass writes A = out(Z), dZ = (A - Y) / m (= ∂J/∂Z; the activation's derivative
-// cancels the loss's, slides 23-29) and returns the summed loss Σ_i L⁽ⁱ⁾, computed from Z
-// so that log(0) is never taken:
+// one pass writes A = out(Z), dZ = w_i (A - Y) / W (= ∂J/∂Z; the activation's derivative
+// cancels the loss's, slides 23-29) and returns the weighted loss sum Σ_i w_i L⁽ⁱ⁾, with
+// w the sample weights (all 1 when absent) and W = Σ_i w_i (m when absent). Each loss is
+// computed from Z, so that log(0) is never taken:
 //   identity + squared error          ½ ‖a - y‖²
 //   sigmoid  + binary cross-entropy   Σ_j max(z, 0) - y z + log(1 + e^(-|z|))
 //   softmax  + categorical x-entropy  Σ_j y_j (logsumexp(z) - z_j)
+//   exp      + Poisson deviance / 2   Σ_j y log y - y z - y + e^z
 // Rows are summed in fixed chunks, then the chunks in order: the same bits at any thread count.
 #pragma once
 #include <algorithm>
@@ -16,14 +18,15 @@
 
 namespace nnfast::nn {
 
-enum class Head : int { Identity = 0, Logistic = 1, Softmax = 2 };
+enum class Head : int { Identity = 0, Logistic = 1, Softmax = 2, Exp = 3 };
 
 constexpr index_t kLossChunkRows = 64;
 
 // One row: writes a (k) and dz (k), returns the row's loss. a may alias z: each z[j] is
 // read before a[j] is written.
 template <typename T>
-inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head head, T m) {
+inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head head, T w, T W,
+                         bool weighted) {
   double loss = 0;
   switch (head) {
     case Head::Identity:
@@ -52,14 +55,37 @@ inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head he
       }
       break;
     }
+    case Head::Exp:
+      for (index_t j = 0; j < k; ++j) {
+        const T zj = z[j], yj = y[j];
+        const T ylogy = yj > T(0) ? yj * std::log(yj) : T(0);
+        loss += double(ylogy - yj * zj - yj + std::exp(zj));
+        a[j] = std::exp(zj);
+      }
+      break;
   }
-  for (index_t j = 0; j < k; ++j) dz[j] = (a[j] - y[j]) / m;
+  if (weighted) {
+    for (index_t j = 0; j < k; ++j) dz[j] = w * (a[j] - y[j]) / W;
+    return double(w) * loss;
+  }
+  for (index_t j = 0; j < k; ++j) dz[j] = (a[j] - y[j]) / W;
   return loss;
 }
 
-// A, dZ (m x k) out (A may alias Z); Z, Y (m x k) in; returns Σ over rows of the per-example loss.
+// The denominator W: Σ w_i (summed in order, in double), or m without weights.
 template <typename T>
-double output_loss(T* A, T* dZ, const T* Z, const T* Y, index_t m, index_t k, Head head) {
+double weight_sum(const T* w, index_t m) {
+  if (!w) return double(m);
+  double s = 0;
+  for (index_t i = 0; i < m; ++i) s += double(w[i]);
+  return s;
+}
+
+// A, dZ (m x k) out (A may alias Z); Z, Y (m x k), w (m, or null) in; returns Σ_i w_i L⁽ⁱ⁾.
+template <typename T>
+double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, index_t k,
+                   Head head) {
+  const T W = T(weight_sum(w, m));
   const index_t n_chunks = (m + kLossChunkRows - 1) / kLossChunkRows;
   double stack[16];  // a batch of up to 1024 rows needs no allocation
   std::vector<double> heap(n_chunks > 16 ? static_cast<size_t>(n_chunks) : 0);
@@ -67,7 +93,8 @@ double output_loss(T* A, T* dZ, const T* Z, const T* Y, index_t m, index_t k, He
   parallel_for(n_chunks, m * k >= kParallelElems, [&](index_t c) {
     double s = 0;
     for (index_t i = c * kLossChunkRows; i < std::min(m, (c + 1) * kLossChunkRows); ++i) {
-      s += output_row(A + i * k, dZ + i * k, Z + i * k, Y + i * k, k, head, T(m));
+      s += output_row(A + i * k, dZ + i * k, Z + i * k, Y + i * k, k, head, w ? w[i] : T(1), W,
+                      w != nullptr);
     }
     partial[c] = s;
   });
@@ -93,6 +120,12 @@ void softmax_forward(T* A, const T* Z, index_t m, index_t k) {
 template <typename T>
 void output_forward(T* A, const T* Z, index_t m, index_t k, Head head) {
   if (head == Head::Softmax) return softmax_forward(A, Z, m, k);
+  if (head == Head::Exp) {
+    parallel_chunks(m * k, [&](index_t lo, index_t hi) {
+      for (index_t i = lo; i < hi; ++i) A[i] = std::exp(Z[i]);
+    });
+    return;
+  }
   activation_forward(A, Z, m * k, head == Head::Logistic ? Act::Logistic : Act::Identity, T(0));
 }
 

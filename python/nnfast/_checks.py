@@ -16,8 +16,9 @@ FLOAT_DTYPES = (np.float32, np.float64)
 # Hidden-layer activations; "sigmoid" is the lecture's name for scikit-learn's "logistic".
 _ALIASES = {"sigmoid": "logistic"}
 HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
-# Output activations, each paired with the loss whose gradient w.r.t. Z is A - Y.
-OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax")
+# Output activations, each paired with the loss whose gradient w.r.t. Z is A - Y:
+# squared error, binary cross-entropy, categorical cross-entropy, Poisson deviance.
+OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax", "exp")
 
 
 def activation_name(name, allowed=HIDDEN_ACTIVATIONS, what="activation"):
@@ -198,3 +199,21 @@ def softmax_input(Z):
     if Z.shape[-1] == 0:
         raise ValueError(f"Z has no columns (shape {Z.shape}): softmax needs at least one class")
     return Z
+
+
+def sample_weights(sample_weight, m, dtype):
+    """None, or m non-negative finite weights (any real dtype, cast to `dtype`) with a
+    positive sum."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "fiu" or w.dtype.kind == "b":
+        raise TypeError(f"sample_weight must be real numbers; got dtype {w.dtype}")
+    w = w.astype(dtype, copy=False)
+    if w.ndim != 1 or w.shape[0] != m:
+        raise ValueError(f"sample_weight must have shape ({m},); got {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative")
+    if not w.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum")
+    return w

@@ -33,7 +33,7 @@ __all__ = [
 
 # The kernels' enum codes (csrc/nn/activations.h, csrc/nn/output_loss.h).
 _ACT = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4}
-_HEAD = {"identity": 0, "logistic": 1, "softmax": 2}
+_HEAD = {"identity": 0, "logistic": 1, "softmax": 2, "exp": 3}
 
 
 def _c(x):
@@ -104,14 +104,15 @@ def softmax(Z):
     return A.reshape(Z.shape)
 
 
-def output_loss(Z, Y, out_activation="softmax"):
+def output_loss(Z, Y, out_activation="softmax", sample_weight=None):
     out_activation = _checks.out_activation_name(out_activation)
     Z = _c(_checks.float_array(Z, "Z", ndim=2))
     Y = _c(_checks.labels_2d(Y, "Y", Z.shape[0], Z.dtype, against="Z"))
     _checks.same_shape(Z, Y, "Z", "Y")
+    w = _checks.sample_weights(sample_weight, Z.shape[0], Z.dtype)
     A, dZ = np.empty_like(Z), np.empty_like(Z)
-    total = _core.output_loss(A, dZ, Z, Y, _HEAD[out_activation])
-    return total / Z.shape[0], A, dZ
+    total = _core.output_loss(A, dZ, Z, Y, None if w is None else _c(w), _HEAD[out_activation])
+    return total / (Z.shape[0] if w is None else float(w.astype(np.float64).sum())), A, dZ
 
 
 # ---------------------------------------------------------------------------
@@ -155,9 +156,8 @@ def _layer_args(A_prev, W, b):
 def linear_forward(A_prev, W, b, activation="relu", negative_slope=0.01):
     A_prev, W, b = _layer_args(A_prev, W, b)
     A = np.empty((A_prev.shape[0], W.shape[1]), dtype=A_prev.dtype)
-    if activation == "softmax":
-        _core.linear_forward(A, A_prev, W, b, _ACT["identity"], 0.01)
-        _core.softmax_forward(A, A)
+    if activation in ("softmax", "exp"):  # an output layer: logits, then its activation
+        _core.predict(A, A_prev, [W], [b], _ACT["identity"], 0.01, _HEAD[activation])
         return A
     act = _checks.activation_name(activation)
     _core.linear_forward(A, A_prev, W, b, _ACT[act], _slope(negative_slope))
@@ -228,16 +228,18 @@ def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
 
 
 def loss_and_gradients(X, Y, weights, biases, activation="relu", out_activation="softmax",
-                       alpha=0.0, negative_slope=0.01):
+                       alpha=0.0, negative_slope=0.01, sample_weight=None):
     X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
                                            negative_slope)
     Y = _c(_checks.labels_2d(Y, "Y", X.shape[0], X.dtype))
     if Y.shape[1] != Ws[-1].shape[1]:
         raise ValueError(f"Y has {Y.shape[1]} columns but the network has {Ws[-1].shape[1]} outputs")
     alpha = _checks.real_scalar(alpha, "alpha", low=0)
+    w = _checks.sample_weights(sample_weight, X.shape[0], X.dtype)
     dWs = [np.empty(W.shape, X.dtype) for W in Ws]
     dbs = [np.empty(b.shape, X.dtype) for b in bs]
-    J = _core.loss_and_gradients(dWs, dbs, X, Y, Ws, bs, act, slope, head, alpha)
+    J = _core.loss_and_gradients(dWs, dbs, X, Y, Ws, bs, act, slope, head, alpha,
+                                 None if w is None else _c(w))
     return J, dWs, dbs
 
 
@@ -258,7 +260,7 @@ def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
 
 def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1,
           activation="relu", out_activation="softmax", alpha=0.0, order=None,
-          negative_slope=0.01):
+          negative_slope=0.01, sample_weight=None):
     X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
                                            negative_slope)
     Y = _c(_checks.labels_2d(Y, "Y", X.shape[0], X.dtype))
@@ -269,11 +271,13 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     batch_size = _checks.positive_int(batch_size, "batch_size")
     epochs = _checks.positive_int(epochs, "epochs")
     orders = _checks.batch_order(order, X.shape[0], epochs)
+    w = _checks.sample_weights(sample_weight, X.shape[0], X.dtype)
     # The kernel updates parameters in place: give it copies, never the caller's arrays.
     Ws = [np.array(W, order="C", copy=True) for W in Ws]
     bs = [np.array(b, order="C", copy=True) for b in bs]
     curve = np.empty(epochs, dtype=np.float64)
-    _core.train(curve, X, Y, Ws, bs, orders, batch_size, epochs, lr, alpha, act, slope, head)
+    _core.train(curve, X, Y, Ws, bs, orders, batch_size, epochs, lr, alpha, act, slope, head,
+                None if w is None else _c(w))
     return Ws, bs, curve
 
 

@@ -12,9 +12,11 @@ Notation (slides 12-17), one example per row as in scikit-learn:
   ``Z[l] = A[l-1] @ W[l] + b[l]`` (m × n_l), and ``A[l] = g(Z[l])``.
 * The output layer pairs an activation with the loss whose gradient w.r.t. Z
   is simply A - Y (slides 23-29): identity + squared error, sigmoid + binary
-  cross-entropy, softmax + categorical cross-entropy.
+  cross-entropy, softmax + categorical cross-entropy (and exp + Poisson deviance,
+  scikit-learn's MLPRegressor(loss="poisson")).
 * The cost is J = (1/m) Σ_i L⁽ⁱ⁾ (slide 33), plus an optional L2 term
-  (alpha / 2m) Σ_l ‖W[l]‖² as in scikit-learn; biases are not penalised.
+  (alpha / 2m) Σ_l ‖W[l]‖² as in scikit-learn; biases are not penalised. With
+  sample weights w, J = Σ_i w_i L⁽ⁱ⁾ / Σ w + (alpha / 2Σw) Σ_l ‖W[l]‖².
 
 Every function returns new arrays (but forward's A[0], which is X itself); none
 modifies its arguments.
@@ -169,13 +171,14 @@ def squared_error(A, Y):
 
 
 def l2_penalty(weights, alpha, m):
-    """The L2 term (alpha / 2m) Σ_l ‖W[l]‖² (biases are not penalised)."""
+    """The L2 term (alpha / 2m) Σ_l ‖W[l]‖² (biases are not penalised); m is the batch
+    size, or the sum of the sample weights."""
     alpha = _checks.real_scalar(alpha, "alpha", low=0)
-    m = _checks.positive_int(m, "m")
+    m = _checks.real_scalar(m, "m", low=0, low_inclusive=False)
     return float(0.5 * alpha * sum(float(np.sum(W.astype(np.float64) ** 2)) for W in weights) / m)
 
 
-def output_loss(Z, Y, out_activation="softmax"):
+def output_loss(Z, Y, out_activation="softmax", sample_weight=None):
     """The output layer fused with its loss: returns (J, A, dZ), all from the logits Z.
 
     Z, Y: (m, k). A = out_activation(Z); J is the mean loss over the m rows; and
@@ -185,28 +188,37 @@ def output_loss(Z, Y, out_activation="softmax"):
 
     * identity → squared error  ½‖a - y‖²;
     * logistic → binary cross-entropy  max(z, 0) - y z + log(1 + e^(-|z|)), per output;
-    * softmax  → categorical cross-entropy  Σ_k y_k (logsumexp(z) - z_k).
+    * softmax  → categorical cross-entropy  Σ_k y_k (logsumexp(z) - z_k);
+    * exp      → half Poisson deviance  y log y - y z - y + e^z, per output.
+
+    With sample weights w (m,), J = Σ_i w_i L⁽ⁱ⁾ / Σw and dZ = w_i (A - Y) / Σw.
     """
     out_activation = _checks.out_activation_name(out_activation)
     Z = _checks.float_array(Z, "Z", ndim=2)
     Y = _checks.labels_2d(Y, "Y", Z.shape[0], Z.dtype, against="Z")
     _checks.same_shape(Z, Y, "Z", "Y")
-    m = Z.shape[0]
+    w = _checks.sample_weights(sample_weight, Z.shape[0], Z.dtype)
     if out_activation == "identity":
         A = Z.copy()
-        J = 0.5 * ((A - Y) ** 2).sum() / m
+        L = 0.5 * ((A - Y) ** 2).sum(axis=1)
     elif out_activation == "logistic":
         A = sigmoid(Z)
-        J = (np.maximum(Z, 0) - Y * Z + np.log1p(np.exp(-np.abs(Z)))).sum() / m
+        L = (np.maximum(Z, 0) - Y * Z + np.log1p(np.exp(-np.abs(Z)))).sum(axis=1)
+    elif out_activation == "exp":
+        A = np.exp(Z)
+        ylogy = Y * np.log(np.where(Y > 0, Y, 1))
+        L = (ylogy - Y * Z - Y + A).sum(axis=1)
     else:
         zmax = Z.max(axis=1, keepdims=True)
         E = np.exp(Z - zmax)
         s = E.sum(axis=1, keepdims=True)
         A = E / s
         lse = zmax + np.log(s)
-        J = (Y * (lse - Z)).sum() / m
-    dZ = (A - Y) / Z.dtype.type(m)
-    return float(J), A, dZ
+        L = (Y * (lse - Z)).sum(axis=1)
+    if w is None:
+        return float(L.sum() / Z.shape[0]), A, (A - Y) / Z.dtype.type(Z.shape[0])
+    wsum = Z.dtype.type(w.astype(np.float64).sum())
+    return float((w * L).sum() / wsum), A, w[:, None] * (A - Y) / wsum
 
 
 # ---------------------------------------------------------------------------
@@ -228,7 +240,7 @@ def matmul(A, B, transpose_a=False, transpose_b=False):
 def linear_forward(A_prev, W, b, activation="relu", negative_slope=0.01):
     """A = g(A_prev @ W + b): A_prev (m, n_(l-1)), W (n_(l-1), n_l), b (n_l,) → (m, n_l).
 
-    `activation` is a hidden activation, or 'softmax'.
+    `activation` is a hidden activation, or an output one ('softmax', 'exp').
     """
     A_prev = _checks.float_array(A_prev, "A_prev", ndim=2)
     [W], [b], _ = _checks.params([W], [b], n_features=A_prev.shape[1])
@@ -237,6 +249,8 @@ def linear_forward(A_prev, W, b, activation="relu", negative_slope=0.01):
     Z = A_prev @ W + b
     if activation == "softmax":
         return softmax(Z)
+    if activation == "exp":  # the Poisson output layer
+        return np.exp(Z)
     return activation_forward(Z, activation, negative_slope)
 
 
@@ -333,22 +347,24 @@ def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
 
 
 def loss_and_gradients(X, Y, weights, biases, activation="relu", out_activation="softmax",
-                       alpha=0.0, negative_slope=0.01):
+                       alpha=0.0, negative_slope=0.01, sample_weight=None):
     """J and its gradients for one batch: forward, fused output loss, backprop, L2 term.
 
     Returns (J, dWs, dbs) with J = (1/m) Σ L⁽ⁱ⁾ + (alpha/2m) Σ‖W‖² and
-    dW[l] = ∂J/∂W[l] (including alpha/m · W[l]), db[l] = ∂J/∂b[l].
+    dW[l] = ∂J/∂W[l] (including alpha/m · W[l]), db[l] = ∂J/∂b[l]. With sample
+    weights, m becomes Σw and the mean a weighted mean (scikit-learn's convention).
     """
     X, Ws, bs, dtype = _checks.inputs(X, weights, biases)
     Y = _checks.labels_2d(Y, "Y", X.shape[0], dtype)
     alpha = _checks.real_scalar(alpha, "alpha", low=0)
     if Y.shape[1] != Ws[-1].shape[1]:
         raise ValueError(f"Y has {Y.shape[1]} columns but the network has {Ws[-1].shape[1]} outputs")
+    w = _checks.sample_weights(sample_weight, X.shape[0], dtype)
     acts = forward(X, Ws, bs, activation, "identity", negative_slope)
-    J, _, dZ = output_loss(acts[-1], Y, out_activation)
+    J, _, dZ = output_loss(acts[-1], Y, out_activation, w)
     dWs, dbs = backward(acts, dZ, Ws, activation, negative_slope)
-    m = X.shape[0]
     if alpha:
+        m = X.shape[0] if w is None else float(w.astype(np.float64).sum())
         J += l2_penalty(Ws, alpha, m)
         dWs = [dW + dtype.type(alpha / m) * W for dW, W in zip(dWs, Ws)]
     return J, dWs, dbs
@@ -367,7 +383,7 @@ def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
 
 def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1,
           activation="relu", out_activation="softmax", alpha=0.0, order=None,
-          negative_slope=0.01):
+          negative_slope=0.01, sample_weight=None):
     """Mini-batch gradient descent over `epochs` passes, batches taken in a given order.
 
     Each epoch visits the rows ``order[e]`` (all of 0..m-1 in turn when order is
@@ -375,7 +391,8 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     consecutive batches of `batch_size` (the last may be smaller). Each batch takes
     one :func:`sgd_step` on its own J. Returns (weights, biases, loss_curve) where
     loss_curve[e] is the batch losses of epoch e weighted by batch size, over n —
-    scikit-learn's ``loss_curve_``. The given weights and biases are not modified.
+    scikit-learn's ``loss_curve_``. With sample weights, each batch's J is the weighted
+    one of :func:`loss_and_gradients`. The given weights and biases are not modified.
     """
     X, Ws, bs, dtype = _checks.inputs(X, weights, biases)
     Y = _checks.labels_2d(Y, "Y", X.shape[0], dtype)
@@ -387,6 +404,7 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     batch_size = _checks.positive_int(batch_size, "batch_size")
     epochs = _checks.positive_int(epochs, "epochs")
     orders = _checks.batch_order(order, X.shape[0], epochs)
+    w = _checks.sample_weights(sample_weight, X.shape[0], dtype)
     Ws, bs = [W.copy() for W in Ws], [b.copy() for b in bs]
     curve = []
     for e in range(epochs):
@@ -395,7 +413,8 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
         for start in range(0, len(rows), batch_size):
             idx = rows[start:start + batch_size]
             J, dWs, dbs = loss_and_gradients(X[idx], Y[idx], Ws, bs, activation, out_activation,
-                                             alpha, negative_slope)
+                                             alpha, negative_slope,
+                                             None if w is None else w[idx])
             Ws, bs = sgd_step(Ws, bs, dWs, dbs, learning_rate)
             total += J * len(idx)
         curve.append(total / len(rows))
