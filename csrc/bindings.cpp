@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "cpu.h"
+#include "peak.h"
 #include "gemm/gemm.h"
 #include "nn/activations.h"
 #include "nn/linear.h"
@@ -410,6 +411,26 @@ PYBIND11_MODULE(_core, m) {
   if (std::string err = nnfast::gemm::select_isa(); !err.empty()) throw py::import_error(err);
   register_dtype<float>(m);
   register_dtype<double>(m);
+  m.def(
+      "fma_peak_gflops",
+      [](bool f32, double seconds) {
+        py::gil_scoped_release nogil;
+        return nnfast::fma_peak_gflops(f32, seconds);
+      },
+      py::arg("f32") = true, py::arg("seconds") = 0.2,
+      "Measured FMA peak of one core, GFLOP/s, with the active GEMM ISA's vectors.");
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n < 1) fail("the number of threads must be >= 1");
+#ifdef _OPENMP
+        omp_set_num_threads(n);
+#endif
+      },
+      py::arg("n"),
+      "Threads the kernels may use from now on, for calls made from this Python thread.");
+  m.def("get_num_threads", [] { return nnfast::max_threads(); },
+        "Threads the kernels may use for calls made from this Python thread.");
   m.def("config", [] {
     py::dict d;
     d["version"] = NNFAST_VERSION;

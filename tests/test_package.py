@@ -69,3 +69,20 @@ def test_stub_declares_every_core_function():
     declared = {n.name for n in ast.parse(stub.read_text()).body if isinstance(n, ast.FunctionDef)}
     public = {n for n in dir(_core) if not n.startswith("_")}
     assert declared == public
+
+
+def test_set_num_threads_is_per_calling_thread_and_bounded():
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        assert _core.get_num_threads() == 1
+        with pytest.raises(ValueError, match="threads"):
+            _core.set_num_threads(0)
+    finally:
+        _core.set_num_threads(before)
+
+
+def test_fma_peak_probe_is_plausible():
+    # One core does at least one FMA (2 flops) per cycle on scalars at ~1 GHz or more.
+    f32, f64 = _core.fma_peak_gflops(True, 0.02), _core.fma_peak_gflops(False, 0.02)
+    assert 2.0 < f64 <= f32 * 1.1 < 1e4
