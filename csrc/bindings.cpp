@@ -18,6 +18,7 @@
 #include "peak.h"
 #include "gemm/gemm.h"
 #include "nn/activations.h"
+#include "nn/fit.h"
 #include "nn/linear.h"
 #include "nn/network.h"
 #include "nn/output_loss.h"
@@ -294,33 +295,149 @@ void predict(carray<T> out, carray<T> X, py::list Ws, py::list bs, int act, doub
   nnfast::nn::predict(o, X.data(), m, net);
 }
 
+// Per-layer arrays (W[0..L-1] then b[0..L-1] shapes) given by the caller, or none.
 template <typename T>
-void train(carray<double> loss_curve, carray<T> X, carray<T> Y, py::list Ws, py::list bs,
-           std::optional<carray<std::int64_t>> order, index_t batch, index_t epochs, double lr,
-           double alpha, int act, double slope, int head, std::optional<carray<T>> sample_weight) {
+std::vector<T*> param_arrays(const std::optional<py::list>& arrays,
+                             const nnfast::nn::Network<T>& net, const char* name) {
+  std::vector<T*> out;
+  if (!arrays) return out;
+  const index_t L = net.layers();
+  if (static_cast<index_t>(arrays->size()) != 2 * L)
+    fail(std::string(name) + " must hold one array per weight matrix and per bias vector");
+  for (index_t i = 0; i < 2 * L; ++i) {
+    auto a = as_array<T>((*arrays)[i], name, i);
+    if (i < L) require_shape(a, {net.sizes[i], net.sizes[i + 1]}, name);
+    else require_shape(a, {net.sizes[i - L + 1]}, name);
+    out.push_back(a.mutable_data());
+  }
+  return out;
+}
+
+template <typename T>
+double get(const py::dict& d, const char* key) {
+  if (!d.contains(key)) fail(std::string("fit config lacks '") + key + "'");
+  return d[key].cast<T>();
+}
+
+// A whole fit (see csrc/nn/fit.h). `config` holds the hyper-parameters, `state` the
+// bookkeeping carried across calls (updated in place); optimizer state arrays, the best
+// parameters (early stopping) and the shuffle RNG's key are updated in place too.
+// Returns (status, rng_pos).
+template <typename T>
+std::pair<int, int> fit(carray<double> loss_curve, carray<T> X, carray<T> Y,
+                        std::optional<carray<T>> sample_weight, py::list Ws, py::list bs, int act,
+                        double slope, int head, py::dict config, py::dict state,
+                        std::optional<py::list> s1, std::optional<py::list> s2,
+                        std::optional<py::list> best, std::optional<carray<std::int64_t>> order,
+                        std::optional<py::array_t<std::uint32_t, py::array::c_style>> rng_key,
+                        int rng_pos, std::optional<py::function> epoch_end, bool poll_signals) {
   auto net = network<T>(Ws, bs, act, slope, head, true);
   require_ndim(X, 2, "X");
   const index_t m = X.shape(0);
   if (m < 1) fail("X must have at least one row");
   require_shape(X, {m, net.sizes[0]}, "X");
   require_shape(Y, {m, net.sizes.back()}, "Y");
-  if (batch < 1 || epochs < 1) fail("batch and epochs must be >= 1");
-  require_shape(loss_curve, {epochs}, "loss_curve");
-  const std::int64_t* ord = nullptr;
-  index_t n_order = m;
+  const T* w = weights_ptr(sample_weight, m);
+
+  nnfast::nn::FitConfig cfg;
+  cfg.solver = static_cast<nnfast::nn::Solver>(get<int>(config, "solver"));
+  cfg.lr_init = get<double>(config, "learning_rate_init");
+  cfg.schedule = static_cast<nnfast::nn::Schedule>(get<int>(config, "schedule"));
+  cfg.power_t = get<double>(config, "power_t");
+  cfg.momentum = get<double>(config, "momentum");
+  cfg.nesterov = get<bool>(config, "nesterov");
+  cfg.beta1 = get<double>(config, "beta_1");
+  cfg.beta2 = get<double>(config, "beta_2");
+  cfg.epsilon = get<double>(config, "epsilon");
+  cfg.alpha = get<double>(config, "alpha");
+  cfg.loss_scale = get<double>(config, "loss_scale");
+  cfg.batch = get<index_t>(config, "batch_size");
+  cfg.max_iter = get<index_t>(config, "max_iter");
+  cfg.tol = get<double>(config, "tol");
+  cfg.n_iter_no_change = get<index_t>(config, "n_iter_no_change");
+  cfg.incremental = get<bool>(config, "incremental");
+  cfg.early_stopping = get<bool>(config, "early_stopping");
+  if (int(cfg.solver) < 0 || int(cfg.solver) > 1) fail("unknown solver code");
+  if (int(cfg.schedule) < 0 || int(cfg.schedule) > 2) fail("unknown learning-rate schedule code");
+  if (cfg.batch < 1 || cfg.max_iter < 1) fail("batch_size and max_iter must be >= 1");
+  require_shape(loss_curve, {cfg.max_iter}, "loss_curve");
+
+  nnfast::nn::FitState st;
+  st.learning_rate = get<double>(state, "learning_rate");
+  st.adam_t = get<std::int64_t>(state, "adam_t");
+  st.t = get<double>(state, "t");
+  st.best_loss = get<double>(state, "best_loss");
+  st.best_val = get<double>(state, "best_validation_score");
+  st.no_improvement = get<std::int64_t>(state, "no_improvement_count");
+
+  nnfast::nn::SolverState<T> opt;
+  opt.s1 = param_arrays(s1, net, "optimizer state");
+  opt.s2 = param_arrays(s2, net, "optimizer state");
+  const bool sgd_needs = cfg.solver == nnfast::nn::Solver::Sgd && (cfg.momentum != 0 || cfg.nesterov);
+  if ((cfg.solver == nnfast::nn::Solver::Adam && (opt.s1.empty() || opt.s2.empty())) ||
+      (sgd_needs && opt.s1.empty()))
+    fail("the solver needs its state arrays");
+  std::vector<T*> best_all = param_arrays(best, net, "best parameters");
+  if (cfg.early_stopping && best_all.empty()) fail("early stopping needs arrays for the best parameters");
+  const index_t L = net.layers();
+  std::vector<T*> best_W(best_all.begin(), best_all.begin() + (best_all.empty() ? 0 : L));
+  std::vector<T*> best_b(best_all.begin() + (best_all.empty() ? 0 : L), best_all.end());
+
+  nnfast::nn::RowOrder ord;
+  nnfast::nn::LegacyRng rng;
   if (order) {
     require_ndim(*order, 2, "order");
-    n_order = order->shape(1);
-    require_shape(*order, {epochs, n_order}, "order");
-    if (n_order < 1) fail("order must not be empty");
-    ord = order->data();
+    ord.n = order->shape(1);
+    require_shape(*order, {cfg.max_iter, ord.n}, "order");
+    if (ord.n < 1) fail("order must not be empty");
+    ord.rows = order->data();
     for (index_t i = 0; i < order->size(); ++i)
-      if (ord[i] < 0 || ord[i] >= m) fail("order holds a row index outside [0, m)");
+      if (ord.rows[i] < 0 || ord.rows[i] >= m) fail("order holds a row index outside [0, m)");
+  } else if (rng_key) {
+    require_shape(*rng_key, {nnfast::nn::LegacyRng::kN}, "rng_key");
+    if (rng_pos < 0 || rng_pos > nnfast::nn::LegacyRng::kN) fail("rng_pos out of range");
+    std::memcpy(rng.key, rng_key->data(), sizeof(rng.key));
+    rng.pos = rng_pos;
+    ord.rng = &rng;
   }
-  const T* w = weights_ptr(sample_weight, m);
+
+  nnfast::nn::FitHooks<T> hooks;
+  if (epoch_end) {
+    hooks.epoch_end = [&](std::int64_t epoch, double loss, double* val) {
+      py::gil_scoped_acquire gil;
+      py::object r = (*epoch_end)(epoch, loss);
+      auto t = r.cast<py::tuple>();
+      if (t.size() != 2) throw py::type_error("epoch_end must return (continue, validation_score)");
+      if (!t[1].is_none()) *val = t[1].cast<double>();
+      return t[0].cast<bool>();
+    };
+  }
+  if (poll_signals) {
+    hooks.interrupted = [] {
+      py::gil_scoped_acquire gil;
+      if (PyErr_CheckSignals() == 0) return false;
+      PyErr_Clear();  // reported through the status: the caller raises or warns
+      return true;
+    };
+  }
+
   double* curve = loss_curve.mutable_data();
-  py::gil_scoped_release nogil;
-  nnfast::nn::train(curve, net, X.data(), Y.data(), w, m, ord, n_order, batch, epochs, T(lr), alpha);
+  nnfast::nn::FitStatus status;
+  {
+    py::gil_scoped_release nogil;
+    nnfast::nn::Fitter<T> fitter(net, cfg, st, opt, best_W, best_b);
+    status = fitter.run(curve, X.data(), Y.data(), w, m, ord, hooks);
+  }
+  state["learning_rate"] = st.learning_rate;
+  state["adam_t"] = st.adam_t;
+  state["t"] = st.t;
+  state["n_iter"] = st.n_iter;
+  state["loss"] = st.loss;
+  state["best_loss"] = st.best_loss;
+  state["best_validation_score"] = st.best_val;
+  state["no_improvement_count"] = st.no_improvement;
+  if (ord.rng) std::memcpy(rng_key->mutable_data(), rng.key, sizeof(rng.key));
+  return {static_cast<int>(status), ord.rng ? rng.pos : rng_pos};
 }
 
 template <typename T>
@@ -396,11 +513,13 @@ void register_dtype(py::module_& m) {
   m.def("backward", &backward<T>, arg("dWs"), arg("dbs"), arg("activations"),
         arg("dZ").noconvert(), arg("Ws"), arg("act"), arg("slope"),
         "Backprop from dZ = dJ/dZ[L] given A[0]..A[L-1]; writes dWs, dbs.");
-  m.def("train", &train<T>, arg("loss_curve").noconvert(), arg("X").noconvert(),
-        arg("Y").noconvert(), arg("Ws"), arg("bs"), arg("order").noconvert().none(true),
-        arg("batch"), arg("epochs"), arg("lr"), arg("alpha"), arg("act"), arg("slope"),
-        arg("head"), arg("sample_weight").noconvert().none(true) = py::none(),
-        "Mini-batch gradient descent, all epochs in C++ with the GIL released; updates Ws, bs in place.");
+  m.def("fit", &fit<T>, arg("loss_curve").noconvert(), arg("X").noconvert(),
+        arg("Y").noconvert(), arg("sample_weight").noconvert().none(true), arg("Ws"), arg("bs"),
+        arg("act"), arg("slope"), arg("head"), arg("config"), arg("state"),
+        arg("s1").none(true), arg("s2").none(true), arg("best").none(true),
+        arg("order").noconvert().none(true), arg("rng_key").noconvert().none(true),
+        arg("rng_pos"), arg("epoch_end").none(true), arg("poll_signals"),
+        "A whole fit in C++ (epochs, solver, schedule, stopping rules); returns (status, rng_pos).");
 }
 
 }  // namespace

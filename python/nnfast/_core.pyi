@@ -1,7 +1,7 @@
 """Type stubs for nnfast._core, the C++ kernels. Every array function exists for float32
 and float64 (all arrays of one call share the dtype) and never converts or copies:
 outputs must be C-contiguous, writable arrays of the right shape."""
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -26,9 +26,13 @@ def loss_and_gradients(dWs: Sequence[_F], dbs: Sequence[_F], X: _F, Y: _F, Ws: S
                        sample_weight: Optional[_F] = None) -> float: ...
 def backward(dWs: Sequence[_F], dbs: Sequence[_F], activations: Sequence[_F], dZ: _F,
              Ws: Sequence[_F], act: int, slope: float) -> None: ...
-def train(loss_curve: npt.NDArray[np.float64], X: _F, Y: _F, Ws: Sequence[_F], bs: Sequence[_F],
-          order: Optional[npt.NDArray[np.int64]], batch: int, epochs: int, lr: float, alpha: float,
-          act: int, slope: float, head: int, sample_weight: Optional[_F] = None) -> None: ...
+def fit(loss_curve: npt.NDArray[np.float64], X: _F, Y: _F, sample_weight: Optional[_F],
+        Ws: Sequence[_F], bs: Sequence[_F], act: int, slope: float, head: int,
+        config: dict[str, Any], state: dict[str, Any], s1: Optional[Sequence[_F]],
+        s2: Optional[Sequence[_F]], best: Optional[Sequence[_F]],
+        order: Optional[npt.NDArray[np.int64]], rng_key: Optional[npt.NDArray[np.uint32]],
+        rng_pos: int, epoch_end: Optional[Callable[[int, float], tuple[bool, Optional[float]]]],
+        poll_signals: bool) -> tuple[int, int]: ...
 def config() -> dict[str, Any]: ...
 def fma_peak_gflops(f32: bool = True, seconds: float = 0.2) -> float: ...
 def set_num_threads(n: int) -> None: ...
