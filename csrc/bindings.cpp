@@ -528,6 +528,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "nnfast's C++ kernels. Use nnfast / nnfast.functional, which validate arguments.";
   // The GEMM microkernel is chosen here, once, from cpuid (or NNFAST_GEMM_ISA).
   if (std::string err = nnfast::gemm::select_isa(); !err.empty()) throw py::import_error(err);
+  nnfast::nn::select_vec_ops(nnfast::gemm::active_isa());
   register_dtype<float>(m);
   register_dtype<double>(m);
   m.def(

@@ -250,8 +250,22 @@ def test_forward_and_gradients(sizes, activation, head, dtype):
         J_ref, dWs_ref, dbs_ref = ref.loss_and_gradients(X, Y, Ws, bs, activation, head,
                                                          alpha=0.1, sample_weight=weights)
         assert J == pytest.approx(J_ref, rel=10 * RTOL[dtype])
-        for g, w in zip(dWs + dbs, dWs_ref + dbs_ref):
-            assert_close(g, w, dtype)
+        if dtype == np.float64:
+            for g, w in zip(dWs + dbs, dWs_ref + dbs_ref):
+                assert_close(g, w, dtype)
+            continue
+        # float32 gradients of saturated or width-1 layers lose digits to cancellation
+        # (1 - a for a near 1), in NumPy as in the kernels: require the kernels to be as
+        # close to the float64 truth as the float32 reference is, or within 1e-5.
+        up = lambda arrays: [a.astype(np.float64) for a in arrays]  # noqa: E731
+        _, dWs64, dbs64 = ref.loss_and_gradients(X.astype(np.float64), Y.astype(np.float64),
+                                                 up(Ws), up(bs), activation, head, alpha=0.1,
+                                                 sample_weight=weights)
+        for g, w32, w64 in zip(dWs + dbs, dWs_ref + dbs_ref, dWs64 + dbs64):
+            assert g.dtype == np.float32
+            ref_err = np.abs(w32.astype(np.float64) - w64)
+            scale = max(float(np.abs(w64).max()), 1e-30)
+            np.testing.assert_array_less(np.abs(g - w64), 4 * ref_err + 1e-5 * scale + 1e-30)
 
 
 def test_predict_in_row_blocks(dtype):

@@ -6,48 +6,64 @@
 #include <cmath>
 
 #include "common.h"
+#include "gemm/config.h"
+#include "nn/vmath.h"
 
 namespace nnfast::nn {
 
 enum class Act : int { Identity = 0, Logistic = 1, Tanh = 2, Relu = 3, LeakyRelu = 4 };
 
-// σ(z) through e^(-|z|): never overflows, whatever |z|.
+// σ(z), never overflowing, whatever |z| (vmath.h).
 template <typename T>
 inline T sigmoid(T z) {
-  const T e = std::exp(-std::abs(z));
-  return z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+  return vsigmoid(z);
 }
 
-template <typename T>
-inline T activate(T z, Act act, T slope) {
-  switch (act) {
-    case Act::Identity: return z;
-    case Act::Logistic: return sigmoid(z);
-    case Act::Tanh: return std::tanh(z);
-    case Act::Relu: return std::max(z, T(0));
-    case Act::LeakyRelu: return z > T(0) ? z : z * slope;
-  }
-  return z;
-}
+// Each activation as a function object, so that a loop is instantiated once per
+// activation with no switch inside it, and vectorises.
+template <typename T> struct IdentityOp {
+  T slope;
+  NNFAST_VMATH T operator()(T z) const { return z; }
+  NNFAST_VMATH T grad(T) const { return T(1); }
+};
+template <typename T> struct LogisticOp {
+  T slope;
+  NNFAST_VMATH T operator()(T z) const { return vsigmoid(z); }
+  NNFAST_VMATH T grad(T a) const { return a * (T(1) - a); }
+};
+template <typename T> struct TanhOp {
+  T slope;
+  NNFAST_VMATH T operator()(T z) const { return vtanh(z); }
+  NNFAST_VMATH T grad(T a) const { return T(1) - a * a; }
+};
+template <typename T> struct ReluOp {
+  T slope;
+  NNFAST_VMATH T operator()(T z) const { return z > T(0) ? z : T(0); }
+  NNFAST_VMATH T grad(T a) const { return a > T(0) ? T(1) : T(0); }
+};
+template <typename T> struct LeakyReluOp {
+  T slope;
+  NNFAST_VMATH T operator()(T z) const { return z > T(0) ? z : z * slope; }
+  NNFAST_VMATH T grad(T a) const { return a > T(0) ? T(1) : slope; }
+};
 
+// The element-wise loops, one per ISA (nn/elementwise_*.cpp, chosen at import with the
+// GEMM's): A = g(Z), dZ = dA ∘ g'(A), z = g(z + b). Serial; callers split the range.
 template <typename T>
-inline T derivative_from_output(T a, Act act, T slope) {
-  switch (act) {
-    case Act::Identity: return T(1);
-    case Act::Logistic: return a * (T(1) - a);
-    case Act::Tanh: return T(1) - a * a;
-    case Act::Relu: return a > T(0) ? T(1) : T(0);
-    case Act::LeakyRelu: return a > T(0) ? T(1) : slope;
-  }
-  return T(1);
-}
+struct VecOps {
+  void (*forward)(T* A, const T* Z, index_t n, Act act, T slope);
+  void (*backward)(T* dZ, const T* dA, const T* A, index_t n, Act act, T slope);
+  void (*bias_forward)(T* z, const T* b, index_t n, Act act, T slope);
+};
+template <typename T>
+const VecOps<T>& vec_ops();
+void select_vec_ops(gemm::Isa isa);
 
 // A (n) = g(Z (n)); A may alias Z.
 template <typename T>
 void activation_forward(T* A, const T* Z, index_t n, Act act, T slope) {
-  parallel_chunks(n, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) A[i] = activate(Z[i], act, slope);
-  });
+  const auto f = vec_ops<T>().forward;
+  parallel_chunks(n, [&](index_t lo, index_t hi) { f(A + lo, Z + lo, hi - lo, act, slope); });
 }
 
 // dZ (n) = dA (n) ∘ g'(Z), g' computed from A (n); dZ may alias dA.
@@ -57,35 +73,14 @@ void activation_backward(T* dZ, const T* dA, const T* A, index_t n, Act act, T s
     if (dZ != dA) std::copy(dA, dA + n, dZ);
     return;
   }
-  parallel_chunks(n, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) dZ[i] = dA[i] * derivative_from_output(A[i], act, slope);
-  });
+  const auto f = vec_ops<T>().backward;
+  parallel_chunks(n, [&](index_t lo, index_t hi) { f(dZ + lo, dA + lo, A + lo, hi - lo, act, slope); });
 }
 
-// z (n) = g(z + b) in place, one row of a layer's output; the switch sits outside the
-// loop so each case vectorises where the compiler can.
+// z (n) = g(z + b) in place, one row of a layer's output.
 template <typename T>
 void bias_activation_row(T* z, const T* b, index_t n, Act act, T slope) {
-  switch (act) {
-    case Act::Identity:
-      for (index_t j = 0; j < n; ++j) z[j] += b[j];
-      break;
-    case Act::Relu:
-      for (index_t j = 0; j < n; ++j) z[j] = std::max(z[j] + b[j], T(0));
-      break;
-    case Act::LeakyRelu:
-      for (index_t j = 0; j < n; ++j) {
-        const T v = z[j] + b[j];
-        z[j] = v > T(0) ? v : v * slope;
-      }
-      break;
-    case Act::Logistic:
-      for (index_t j = 0; j < n; ++j) z[j] = sigmoid(z[j] + b[j]);
-      break;
-    case Act::Tanh:
-      for (index_t j = 0; j < n; ++j) z[j] = std::tanh(z[j] + b[j]);
-      break;
-  }
+  vec_ops<T>().bias_forward(z, b, n, act, slope);
 }
 
 }  // namespace nnfast::nn

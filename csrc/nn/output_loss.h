@@ -46,12 +46,12 @@ inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head he
     case Head::Softmax: {
       const T zmax = *std::max_element(z, z + k);
       T s = 0;
-      for (index_t j = 0; j < k; ++j) s += std::exp(z[j] - zmax);
+      for (index_t j = 0; j < k; ++j) s += vexp(z[j] - zmax);
       const T lse = zmax + std::log(s);
       for (index_t j = 0; j < k; ++j) {
         const T zj = z[j];
         loss += double(y[j] * (lse - zj));
-        a[j] = std::exp(zj - zmax) / s;
+        a[j] = vexp(zj - zmax) / s;
       }
       break;
     }
@@ -59,8 +59,9 @@ inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head he
       for (index_t j = 0; j < k; ++j) {
         const T zj = z[j], yj = y[j];
         const T ylogy = yj > T(0) ? yj * std::log(yj) : T(0);
-        loss += double(ylogy - yj * zj - yj + std::exp(zj));
-        a[j] = std::exp(zj);
+        const T ez = vexp(zj);
+        loss += double(ylogy - yj * zj - yj + ez);
+        a[j] = ez;
       }
       break;
   }
@@ -111,7 +112,7 @@ void softmax_forward(T* A, const T* Z, index_t m, index_t k) {
     T* a = A + i * k;
     const T zmax = *std::max_element(z, z + k);
     T s = 0;
-    for (index_t j = 0; j < k; ++j) s += (a[j] = std::exp(z[j] - zmax));
+    for (index_t j = 0; j < k; ++j) s += (a[j] = vexp(z[j] - zmax));
     for (index_t j = 0; j < k; ++j) a[j] /= s;
   });
 }
@@ -122,7 +123,7 @@ void output_forward(T* A, const T* Z, index_t m, index_t k, Head head) {
   if (head == Head::Softmax) return softmax_forward(A, Z, m, k);
   if (head == Head::Exp) {
     parallel_chunks(m * k, [&](index_t lo, index_t hi) {
-      for (index_t i = lo; i < hi; ++i) A[i] = std::exp(Z[i]);
+      for (index_t i = lo; i < hi; ++i) A[i] = vexp(Z[i]);
     });
     return;
   }

@@ -1,0 +1,76 @@
+// The bodies of the element-wise loops (see VecOps in activations.h). Each ISA's file
+// wraps them in functions compiled for that ISA; everything here is force-inlined into
+// those wrappers so the loops vectorise at the wrapper's width (a lambda or an ordinary
+// call would be compiled for the baseline ISA instead).
+#pragma once
+#include "nn/activations.h"
+
+namespace nnfast::nn::detail {
+
+template <typename Op, typename T>
+NNFAST_VMATH void map(Op g, T* __restrict A, const T* Z, index_t n) {
+  for (index_t i = 0; i < n; ++i) A[i] = g(Z[i]);
+}
+template <typename Op, typename T>
+NNFAST_VMATH void grad(Op g, T* dZ, const T* dA, const T* A, index_t n) {
+  for (index_t i = 0; i < n; ++i) dZ[i] = dA[i] * g.grad(A[i]);
+}
+template <typename Op, typename T>
+NNFAST_VMATH void bias_map(Op g, T* __restrict z, const T* __restrict b, index_t n) {
+  for (index_t j = 0; j < n; ++j) z[j] = g(z[j] + b[j]);
+}
+
+template <typename T>
+NNFAST_VMATH void forward(T* A, const T* Z, index_t n, Act act, T slope) {
+  switch (act) {
+    case Act::Identity: map(IdentityOp<T>{slope}, A, Z, n); break;
+    case Act::Logistic: map(LogisticOp<T>{slope}, A, Z, n); break;
+    case Act::Tanh: map(TanhOp<T>{slope}, A, Z, n); break;
+    case Act::Relu: map(ReluOp<T>{slope}, A, Z, n); break;
+    case Act::LeakyRelu: map(LeakyReluOp<T>{slope}, A, Z, n); break;
+  }
+}
+template <typename T>
+NNFAST_VMATH void backward(T* dZ, const T* dA, const T* A, index_t n, Act act, T slope) {
+  switch (act) {
+    case Act::Identity: grad(IdentityOp<T>{slope}, dZ, dA, A, n); break;
+    case Act::Logistic: grad(LogisticOp<T>{slope}, dZ, dA, A, n); break;
+    case Act::Tanh: grad(TanhOp<T>{slope}, dZ, dA, A, n); break;
+    case Act::Relu: grad(ReluOp<T>{slope}, dZ, dA, A, n); break;
+    case Act::LeakyRelu: grad(LeakyReluOp<T>{slope}, dZ, dA, A, n); break;
+  }
+}
+template <typename T>
+NNFAST_VMATH void bias_forward(T* z, const T* b, index_t n, Act act, T slope) {
+  switch (act) {
+    case Act::Identity: bias_map(IdentityOp<T>{slope}, z, b, n); break;
+    case Act::Logistic: bias_map(LogisticOp<T>{slope}, z, b, n); break;
+    case Act::Tanh: bias_map(TanhOp<T>{slope}, z, b, n); break;
+    case Act::Relu: bias_map(ReluOp<T>{slope}, z, b, n); break;
+    case Act::LeakyRelu: bias_map(LeakyReluOp<T>{slope}, z, b, n); break;
+  }
+}
+}  // namespace nnfast::nn::detail
+
+// Defines the VecOps<float> and VecOps<double> of one ISA: NAME_f32() / NAME_f64().
+#define NNFAST_DEFINE_VEC_OPS(NAME, ATTR)                                                      \
+  namespace {                                                                                  \
+  template <typename T>                                                                        \
+  ATTR void NAME##_forward(T* A, const T* Z, index_t n, Act act, T slope) {                    \
+    detail::forward(A, Z, n, act, slope);                                                      \
+  }                                                                                            \
+  template <typename T>                                                                        \
+  ATTR void NAME##_backward(T* dZ, const T* dA, const T* A, index_t n, Act act, T slope) {     \
+    detail::backward(dZ, dA, A, n, act, slope);                                                \
+  }                                                                                            \
+  template <typename T>                                                                        \
+  ATTR void NAME##_bias(T* z, const T* b, index_t n, Act act, T slope) {                       \
+    detail::bias_forward(z, b, n, act, slope);                                                 \
+  }                                                                                            \
+  }                                                                                            \
+  VecOps<float> NAME##_f32() {                                                                 \
+    return {NAME##_forward<float>, NAME##_backward<float>, NAME##_bias<float>};                \
+  }                                                                                            \
+  VecOps<double> NAME##_f64() {                                                                \
+    return {NAME##_forward<double>, NAME##_backward<double>, NAME##_bias<double>};             \
+  }
