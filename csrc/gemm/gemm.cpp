@@ -38,25 +38,53 @@ T* scratch(std::vector<T>& buf, index_t n) {
 // would cost more than the arithmetic.
 constexpr double kTinyWork = 16384;
 
+// Straight into C (zeroed first unless accumulating), in the loop order that keeps the
+// innermost loop on contiguous memory; every C(i, j) still takes its terms in increasing p.
 template <typename T>
 void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B, index_t ldb,
                bool tb, index_t M, index_t N, index_t K, bool accumulate) {
-  T row[512];
-  for (index_t j0 = 0; j0 < N; j0 += 512) {
-    const index_t nj = std::min<index_t>(512, N - j0);
+  if (!accumulate)
+    for (index_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+  if (K == 1) {  // an outer product (dZ · Wᵀ for a one-unit output layer)
     for (index_t i = 0; i < M; ++i) {
-      std::fill(row, row + nj, T(0));
-      for (index_t p = 0; p < K; ++p) {
-        const T a = ta ? A[p * lda + i] : A[i * lda + p];
-        if (tb) {
-          for (index_t j = 0; j < nj; ++j) row[j] += a * B[(j0 + j) * ldb + p];
+      const T a = A[ta ? i : i * lda];
+      T* c = C + i * ldc;
+      for (index_t j = 0; j < N; ++j) c[j] += a * B[tb ? j * ldb : j];
+    }
+  } else if (N == 1 && !ta) {  // matrix-vector: one dot product per row of A
+    for (index_t i = 0; i < M; ++i) {
+      const T* a = A + i * lda;
+      T s = C[i * ldc];
+      for (index_t p = 0; p < K; ++p) s += a[p] * B[tb ? p : p * ldb];
+      C[i * ldc] = s;
+    }
+  } else if (N == 1) {  // Aᵀ times a vector (dW of a one-unit output layer): along rows of A
+    for (index_t p = 0; p < K; ++p) {
+      const T b = B[tb ? p : p * ldb];
+      const T* a = A + p * lda;
+      for (index_t i = 0; i < M; ++i) C[i * ldc] += a[i] * b;
+    }
+  } else if (tb) {  // op(B)(p, j) = B[j * ldb + p]: dot products along p
+    for (index_t i = 0; i < M; ++i)
+      for (index_t j = 0; j < N; ++j) {
+        const T* b = B + j * ldb;
+        T s = C[i * ldc + j];
+        if (ta) {
+          for (index_t p = 0; p < K; ++p) s += A[p * lda + i] * b[p];
         } else {
-          const T* b = B + p * ldb + j0;
-          for (index_t j = 0; j < nj; ++j) row[j] += a * b[j];
+          const T* a = A + i * lda;
+          for (index_t p = 0; p < K; ++p) s += a[p] * b[p];
         }
+        C[i * ldc + j] = s;
       }
-      T* c = C + i * ldc + j0;
-      for (index_t j = 0; j < nj; ++j) c[j] = accumulate ? c[j] + row[j] : row[j];
+  } else {  // op(B)(p, j) = B[p * ldb + j]: rank-1 updates along j
+    for (index_t p = 0; p < K; ++p) {
+      const T* b = B + p * ldb;
+      for (index_t i = 0; i < M; ++i) {
+        const T a = ta ? A[p * lda + i] : A[i * lda + p];
+        T* c = C + i * ldc;
+        for (index_t j = 0; j < N; ++j) c[j] += a * b[j];
+      }
     }
   }
 }
