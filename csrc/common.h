@@ -22,7 +22,7 @@ inline int max_threads() {
 
 // Threads worth using for `work` flops (or element updates): small problems stay on one
 // thread, so that tiny networks never get slower when more threads are allowed.
-inline int threads_for(double work, double per_thread = 2.0e6) {
+inline int threads_for(double work, double per_thread = 4.0e6) {
   int t = max_threads();
   double useful = work / per_thread;
   if (useful < 2.0) return 1;
@@ -32,14 +32,14 @@ inline int threads_for(double work, double per_thread = 2.0e6) {
 // Element-wise loops split across threads only above this many elements.
 constexpr index_t kParallelElems = index_t(1) << 15;
 
-// body(i) for i in [0, n): split statically across the threads when `parallel` is true and
-// more than one thread is allowed; otherwise a plain loop that never enters the OpenMP
-// runtime (entering it costs about a microsecond, more than a tiny network's whole step).
+// body(i) for i in [0, n) on up to `threads` threads (statically split); with one thread, a
+// plain loop that never enters the OpenMP runtime (entering it costs about a microsecond,
+// more than a tiny network's whole step).
 template <typename F>
-inline void parallel_for(index_t n, bool parallel, F&& body) {
+inline void parallel_for_n(index_t n, int threads, F&& body) {
 #ifdef _OPENMP
-  if (parallel && n > 1 && max_threads() > 1) {
-#pragma omp parallel for schedule(static)
+  if (threads > 1 && n > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
     for (index_t i = 0; i < n; ++i) body(i);
     return;
   }
@@ -47,11 +47,25 @@ inline void parallel_for(index_t n, bool parallel, F&& body) {
   for (index_t i = 0; i < n; ++i) body(i);
 }
 
+// Threads for an element-wise pass over n elements: one per kParallelElems of them, so a
+// team is never woken for less work than its wake-up costs.
+inline int threads_for_elems(index_t n) {
+  const index_t t = n / kParallelElems;
+  const int mt = max_threads();
+  return t < 1 ? 1 : (t < mt ? int(t) : mt);
+}
+
+// body(i) for i in [0, n) where the whole loop touches `elems` elements.
+template <typename F>
+inline void parallel_for(index_t n, index_t elems, F&& body) {
+  parallel_for_n(n, threads_for_elems(elems), body);
+}
+
 // body(begin, end) over [0, n) in chunks of 4096 elements, in parallel for large n.
 template <typename F>
 inline void parallel_chunks(index_t n, F&& body) {
   constexpr index_t kChunk = 4096;
-  parallel_for((n + kChunk - 1) / kChunk, n >= kParallelElems, [&](index_t c) {
+  parallel_for((n + kChunk - 1) / kChunk, n, [&](index_t c) {
     body(c * kChunk, c * kChunk + kChunk < n ? c * kChunk + kChunk : n);
   });
 }

@@ -131,12 +131,17 @@ void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda
             k.pack_a(ap + ip * MR * kc, src, lda, ta, std::min<index_t>(MR, M - i0), kc);
           }
           barrier(nth);  // both packed panels complete
-          // Tiles in ip-major order: an A micro-panel (the broadcast operand) stays in L1
-          // while the B micro-panels (the vector operand) stream past it from L2. Each
-          // thread owns a contiguous run of tiles.
-          static_range(n_panels * m_panels, t, nth, lo, hi);
-          for (index_t tile_ix = lo; tile_ix < hi; ++tile_ix) {
-            const index_t ip = tile_ix / n_panels, jp = tile_ix % n_panels;
+          // Threads form a grid: tn along the B micro-panels (each reads only its own B
+          // panels, which stay in its L2), tm along the A micro-panels. Within a thread, ip is
+          // outer: an A micro-panel stays in L1 while its B panels stream past from L2.
+          const index_t tn = std::min<index_t>(nth, n_panels), tm = nth / tn;
+          index_t ilo = 0, ihi = 0, jlo = 0, jhi = 0;
+          if (t < tm * tn) {
+            static_range(n_panels, int(t % tn), int(tn), jlo, jhi);
+            static_range(m_panels, int(t / tn), int(tm), ilo, ihi);
+          }
+          for (index_t tile_ix = 0; tile_ix < (ihi - ilo) * (jhi - jlo); ++tile_ix) {
+            const index_t ip = ilo + tile_ix / (jhi - jlo), jp = jlo + tile_ix % (jhi - jlo);
             const index_t i0 = ic + ip * MR, j0 = jc + jp * NR;
             const index_t mr = std::min<index_t>(MR, M - i0), nr = std::min<index_t>(NR, N - j0);
             T* c = C + i0 * ldc + j0;

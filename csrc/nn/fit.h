@@ -148,10 +148,9 @@ class Fitter {
       loss_curve[it] = st_.loss;
 
       double val = std::numeric_limits<double>::quiet_NaN();
-      if (hooks.epoch_end && !hooks.epoch_end(st_.n_iter, st_.loss, &val)) {
-        return FitStatus::Stopped;
-      }
-      update_no_improvement(val);
+      const bool go_on = !hooks.epoch_end || hooks.epoch_end(st_.n_iter, st_.loss, &val);
+      update_no_improvement(val);  // before stopping, so the best parameters are current
+      if (!go_on) return FitStatus::Stopped;
       if (cfg_.solver == Solver::Sgd && cfg_.schedule == Schedule::InvScaling) {
         st_.learning_rate = cfg_.lr_init / std::pow(st_.t + 1, cfg_.power_t);
       }

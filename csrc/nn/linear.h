@@ -42,7 +42,7 @@ template <typename T>
 void bias_grad(T* db, const T* dZ, index_t m, index_t n) {
   constexpr index_t kCols = 64;
   const index_t blocks = (n + kCols - 1) / kCols;
-  parallel_for(blocks, m * n >= kParallelElems, [&](index_t cb) {
+  parallel_for(blocks, m * n, [&](index_t cb) {
     const index_t j0 = cb * kCols, j1 = std::min(n, j0 + kCols);
     for (index_t j = j0; j < j1; ++j) db[j] = T(0);
     for (index_t i = 0; i < m; ++i)

@@ -91,7 +91,7 @@ double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, i
   double stack[16];  // a batch of up to 1024 rows needs no allocation
   std::vector<double> heap(n_chunks > 16 ? static_cast<size_t>(n_chunks) : 0);
   double* partial = n_chunks > 16 ? heap.data() : stack;
-  parallel_for(n_chunks, m * k >= kParallelElems, [&](index_t c) {
+  parallel_for(n_chunks, m * k, [&](index_t c) {
     double s = 0;
     for (index_t i = c * kLossChunkRows; i < std::min(m, (c + 1) * kLossChunkRows); ++i) {
       s += output_row(A + i * k, dZ + i * k, Z + i * k, Y + i * k, k, head, w ? w[i] : T(1), W,
@@ -107,7 +107,7 @@ double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, i
 // A (m x k) = row-wise softmax of Z (m x k), the row max subtracted first.
 template <typename T>
 void softmax_forward(T* A, const T* Z, index_t m, index_t k) {
-  parallel_for(m, m * k >= kParallelElems, [&](index_t i) {
+  parallel_for(m, m * k, [&](index_t i) {
     const T* z = Z + i * k;
     T* a = A + i * k;
     const T zmax = *std::max_element(z, z + k);
