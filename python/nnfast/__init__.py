@@ -17,7 +17,27 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["__version__", "reference", "show_config", "config"] + list(_functional_all)
+# The scikit-learn estimators (nnfast.mlp) import scikit-learn and SciPy, so they are
+# loaded on first use: ``from nnfast import MLPClassifier`` works, ``import nnfast`` stays
+# free of both.
+_LAZY = {"MLPClassifier": "mlp", "MLPRegressor": "mlp"}
+
+__all__ = ["__version__", "reference", "show_config", "config"] + list(_LAZY) + list(
+    _functional_all)
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def config():
