@@ -6,16 +6,12 @@ is imported only by the parts that need it, so ``import nnfast`` stays quick.
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _version
-
-from . import reference
+from . import _core, reference
 from .functional import *  # noqa: F401,F403
 from .functional import __all__ as _functional_all
 
-try:
-    __version__ = _version("nnfast")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0+unknown"
+# Compiled in from the project's version (importlib.metadata would cost ~50 ms of import).
+__version__ = _core.config()["version"]
 
 # The scikit-learn estimators (nnfast.mlp) import scikit-learn and SciPy, so they are
 # loaded on first use: ``from nnfast import MLPClassifier`` works, ``import nnfast`` stays
