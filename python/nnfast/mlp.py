@@ -693,6 +693,34 @@ class BaseMultilayerPerceptron(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+    # ------------------------------------------------------------------
+    # persistence and scikit-learn interop (nnfast.persistence, nnfast.interop)
+    # ------------------------------------------------------------------
+
+    def save(self, path):
+        """Save the fitted model to `path` (written as given) in nnfast's pickle-free
+        "nnfast-mlp" format: an npz of the arrays plus JSON metadata and a SHA-256.
+        Load it with :func:`nnfast.load`. See :mod:`nnfast.persistence` for the format."""
+        from .persistence import save
+
+        save(self, path)
+
+    def to_sklearn(self):
+        """A fitted scikit-learn MLPClassifier / MLPRegressor with this model's parameters,
+        weights, classes and training state (see :mod:`nnfast.interop`). Raises
+        ValueError for activation='leaky_relu', which scikit-learn does not have."""
+        from .interop import to_sklearn
+
+        return to_sklearn(self)
+
+    @classmethod
+    def from_sklearn(cls, model):
+        """The nnfast estimator equal to a fitted scikit-learn MLP `model` (parameters,
+        weights, classes and training state; see :mod:`nnfast.interop`)."""
+        from .interop import from_sklearn
+
+        return from_sklearn(model, None if cls is BaseMultilayerPerceptron else cls)
+
 
 class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     """Multi-layer Perceptron classifier: scikit-learn's, trained by nnfast's kernels.

@@ -1,0 +1,340 @@
+"""est.save(path) / nnfast.load(path): exact round trips, no pickle, and every refusal."""
+import json
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+pd = pytest.importorskip("pandas")
+
+import nnfast
+from nnfast import (
+    MLPClassifier,
+    MLPRegressor,
+    persistence,
+)
+
+RNG = np.random.RandomState(0)
+X = RNG.normal(size=(60, 5))
+NAMES = [f"f{i}" for i in range(5)]
+
+
+def _targets(kind):
+    if kind == "binary":
+        return (X[:, 0] > 0).astype(int)
+    if kind == "multiclass_str":
+        return np.array(["cat", "dog", "emu"], dtype=object)[np.digitize(X[:, 1], [-0.5, 0.5])]
+    if kind == "multiclass_int32":
+        return np.digitize(X[:, 1], [-0.5, 0.5]).astype(np.int32) * 7 - 3
+    if kind == "bool":
+        return X[:, 2] > 0
+    if kind == "multilabel":
+        return (X[:, :3] > 0).astype(int)
+    if kind == "single":
+        return X @ np.arange(5.0)
+    if kind == "multi":
+        return np.c_[X @ np.arange(5.0), np.sin(X[:, 0])]
+    raise AssertionError(kind)
+
+
+def _fit(cls, kind, dtype, solver="adam", frame=True, **kw):
+    Xd = X.astype(dtype)
+    Xin = pd.DataFrame(Xd, columns=NAMES) if frame else Xd
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kw = {"hidden_layer_sizes": (7, 4), **kw}
+        return cls(solver=solver, max_iter=15, random_state=1, **kw).fit(Xin, _targets(kind)), Xin
+
+
+def _same_predictions(a, b, Xin):
+    pa, pb = a.predict(Xin), b.predict(Xin)
+    assert pa.dtype == pb.dtype and np.array_equal(pa, pb)
+    if hasattr(a, "predict_proba"):
+        qa, qb = a.predict_proba(Xin), b.predict_proba(Xin)
+        assert qa.dtype == qb.dtype
+        assert qa.tobytes() == qb.tobytes()  # bit for bit
+    else:
+        assert pa.tobytes() == pb.tobytes()
+
+
+@pytest.fixture
+def no_pickle(monkeypatch):
+    def boom(*a, **k):
+        raise AssertionError("pickle used on load")
+
+    monkeypatch.setattr(pickle, "loads", boom)
+    monkeypatch.setattr(pickle, "load", boom)
+    monkeypatch.setattr(pickle, "Unpickler", boom)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
+@pytest.mark.parametrize("cls,kind", [
+    (MLPClassifier, "binary"), (MLPClassifier, "multiclass_str"),
+    (MLPClassifier, "multiclass_int32"), (MLPClassifier, "bool"),
+    (MLPClassifier, "multilabel"), (MLPRegressor, "single"), (MLPRegressor, "multi"),
+])
+def test_round_trip(tmp_path, no_pickle, cls, kind, dtype):
+    est, Xin = _fit(cls, kind, dtype)
+    path = tmp_path / "model.nnf"
+    est.save(path)
+    assert path.exists() and not (tmp_path / "model.nnf.npz").exists()
+    got = nnfast.load(path)
+    assert type(got) is cls
+    _same_predictions(est, got, Xin)
+    assert got.coefs_[0].dtype == np.dtype(dtype)
+    for a, b in zip(est.coefs_ + est.intercepts_, got.coefs_ + got.intercepts_):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    assert list(got.feature_names_in_) == NAMES and got.feature_names_in_.dtype == object
+    if cls is MLPClassifier:
+        assert got.classes_.dtype == est.classes_.dtype
+        assert np.array_equal(got.classes_, est.classes_)
+        assert [type(c) for c in got.classes_] == [type(c) for c in est.classes_]
+        assert got._label_binarizer.y_type_ == est._label_binarizer.y_type_
+    for name in ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_",
+                 "t_", "loss_", "best_loss_", "loss_curve_", "validation_scores_",
+                 "best_validation_score_"):
+        assert getattr(got, name) == getattr(est, name), name
+    ignore = {"callbacks"}
+    assert {k: v for k, v in got.get_params().items() if k not in ignore} == \
+        {k: v for k, v in est.get_params().items() if k not in ignore}
+    assert got.score(Xin, _targets(kind)) == est.score(Xin, _targets(kind))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_continues_exactly(tmp_path, solver):
+    """The optimizer state is saved: partial_fit after load = partial_fit without saving."""
+    est, Xin = _fit(MLPClassifier, "multiclass_str", np.float64, solver=solver)
+    est.save(tmp_path / "m.npz")
+    got = nnfast.load(tmp_path / "m.npz")
+    y = _targets("multiclass_str")
+    for _ in range(3):
+        est.partial_fit(Xin, y)
+        got.partial_fit(Xin, y)
+    _same_predictions(est, got, Xin)
+    assert got.loss_curve_ == est.loss_curve_ and got.t_ == est.t_
+
+
+def test_lbfgs_early_stopping_and_params(tmp_path):
+    est, Xin = _fit(MLPRegressor, "single", np.float64, solver="lbfgs", frame=False)
+    est.save(tmp_path / "a.npz")
+    got = nnfast.load(tmp_path / "a.npz")
+    _same_predictions(est, got, Xin)
+    assert not hasattr(got, "feature_names_in_")
+    est, Xin = _fit(MLPClassifier, "multiclass_str", np.float32, early_stopping=True,
+                    class_weight={"cat": 2.0, "dog": 1.0, "emu": 1.0}, n_iter_no_change=np.inf,
+                    callbacks=[lambda e, i: False], hidden_layer_sizes=[6])
+    est.save(tmp_path / "b.npz")
+    got = nnfast.load(tmp_path / "b.npz")
+    _same_predictions(est, got, Xin)
+    assert got.class_weight == est.class_weight and got.n_iter_no_change == np.inf
+    assert got.hidden_layer_sizes == [6] and got.callbacks is None
+    assert got.validation_scores_ == est.validation_scores_
+    assert got.validation_loss_curve_ == est.validation_loss_curve_
+
+
+def test_random_generator_not_saved(tmp_path):
+    Xd = X.astype(np.float64)
+    est = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=np.random.RandomState(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(Xd, _targets("single"))
+    with pytest.warns(UserWarning, match="random_state"):
+        est.save(tmp_path / "r.npz")
+    assert nnfast.load(tmp_path / "r.npz").random_state is None
+
+
+def test_unfitted_and_file_object(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MLPClassifier().save(tmp_path / "x.npz")
+    est, Xin = _fit(MLPRegressor, "multi", np.float32)
+    import io
+
+    buf = io.BytesIO()
+    persistence.save(est, buf)
+    buf.seek(0)
+    _same_predictions(est, nnfast.load(buf), Xin)
+
+
+# ---------------------------------------------------------------------------
+# refusals
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    est, _ = _fit(MLPClassifier, "multiclass_str", np.float64, solver="sgd")
+    path = tmp_path_factory.mktemp("saved") / "m.npz"
+    est.save(path)
+    return path
+
+
+def _parts(path):
+    with np.load(path, allow_pickle=False) as npz:
+        members = {k: npz[k] for k in npz.files}
+    meta = json.loads(members.pop("__metadata__").tobytes())
+    members.pop("__sha256__")
+    return meta, members
+
+
+def _rewrite(tmp_path, meta, members, name="crafted.npz"):
+    """A file with a *valid* hash over inconsistent content (the structural checks must
+    catch what the hash cannot)."""
+    out = tmp_path / name
+    persistence._write(out, meta, members)
+    return out
+
+
+def test_refuses_truncated(saved, tmp_path):
+    data = saved.read_bytes()
+    for cut in (len(data) // 2, len(data) - 30, 10):
+        p = tmp_path / f"t{cut}.npz"
+        p.write_bytes(data[:cut])
+        with pytest.raises(ValueError, match="truncated"):
+            nnfast.load(p)
+
+
+def test_refuses_bad_zip(tmp_path):
+    p = tmp_path / "junk.npz"
+    p.write_bytes(b"PK\x03\x04 definitely not a zip archive" * 10)
+    with pytest.raises(ValueError, match="not a valid npz"):
+        nnfast.load(p)
+    p.write_bytes(b"\x93NUMPY not an npz either")
+    with pytest.raises(ValueError, match="not an npz"):
+        nnfast.load(p)
+    with open(p, "wb") as f:
+        np.save(f, np.zeros(3))  # a .npy, not an .npz
+    with pytest.raises(ValueError, match="not an npz"):
+        nnfast.load(p)
+    p.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty or truncated"):
+        nnfast.load(p)
+
+
+def test_refuses_tampered_array(saved, tmp_path):
+    _, members = _parts(saved)
+    members["coefs_0"] = members["coefs_0"].copy()
+    members["coefs_0"][0, 0] += 1e-9
+    p = tmp_path / "tampered.npz"
+    # write with the original hash, i.e. an edit made after saving
+    with np.load(saved, allow_pickle=False) as npz:
+        digest, raw = npz["__sha256__"], npz["__metadata__"]
+    np.savez(p, __metadata__=raw, __sha256__=digest, **members)
+    with pytest.raises(ValueError, match="SHA-256 mismatch"):
+        nnfast.load(p)
+
+
+def test_refuses_tampered_metadata(saved, tmp_path):
+    meta, members = _parts(saved)
+    meta["fitted"]["n_iter_"] += 1
+    with np.load(saved, allow_pickle=False) as npz:
+        digest = npz["__sha256__"]
+    p = tmp_path / "meta.npz"
+    np.savez(p, __metadata__=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+             __sha256__=digest, **members)
+    with pytest.raises(ValueError, match="SHA-256 mismatch"):
+        nnfast.load(p)
+
+
+def test_refuses_bit_flip(saved, tmp_path):
+    data = bytearray(saved.read_bytes())
+    i = data.find(b"coefs_0.npy") + 200  # inside that member's data
+    data[i] ^= 0x01
+    p = tmp_path / "flip.npz"
+    p.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="SHA-256 mismatch|not a valid npz"):
+        nnfast.load(p)
+
+
+def test_refuses_missing_hash_and_metadata(saved, tmp_path):
+    meta, members = _parts(saved)
+    p = tmp_path / "nohash.npz"
+    np.savez(p, __metadata__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **members)
+    with pytest.raises(ValueError, match="no __sha256__"):
+        nnfast.load(p)
+    np.savez(p, **members)
+    with pytest.raises(ValueError, match="no __metadata__"):
+        nnfast.load(p)
+
+
+def test_refuses_missing_and_extra_arrays(saved, tmp_path):
+    meta, members = _parts(saved)
+    del members["intercepts_1"]
+    with pytest.raises(ValueError, match=r"missing arrays: \['intercepts_1'\]"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta, members = _parts(saved)
+    members["payload"] = np.zeros(3)
+    with pytest.raises(ValueError, match=r"unexpected extra arrays: \['payload'\]"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    # also when the manifest was edited to list it
+    meta["arrays"]["payload"] = ["<f8", [3]]
+    with pytest.raises(ValueError, match=r"unexpected extra arrays: \['payload'\]"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta, members = _parts(saved)
+    del members["opt_s1_0"], meta["arrays"]["opt_s1_0"]
+    with pytest.raises(ValueError, match="missing arrays"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+
+
+def test_refuses_wrong_shapes_and_dtypes(saved, tmp_path):
+    meta, members = _parts(saved)
+    members["coefs_1"] = members["coefs_1"][:, :2].copy()
+    with pytest.raises(ValueError, match="'coefs_1' has dtype .* and shape"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta["arrays"]["coefs_1"][1] = [members["coefs_1"].shape[0], 2]  # manifest agrees
+    with pytest.raises(ValueError, match=r"'coefs_1' has shape \(7, 2\); layer 1 needs \(7, 4\)"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta, members = _parts(saved)
+    members["coefs_0"] = members["coefs_0"].astype(np.float32)
+    meta["arrays"]["coefs_0"][0] = "<f4"
+    with pytest.raises(ValueError, match="'coefs_0' has dtype float32; the model's is float64"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta, members = _parts(saved)
+    meta["layer_shapes"][1][0] = 5
+    with pytest.raises(ValueError, match="do not chain"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta, members = _parts(saved)
+    meta["fitted"]["n_features_in_"] = 4
+    with pytest.raises(ValueError, match="n_features_in_=4 does not match"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+
+
+def test_refuses_format_and_version(saved, tmp_path):
+    meta, members = _parts(saved)
+    meta["format"] = "something-else"
+    with pytest.raises(ValueError, match="unknown format 'something-else'"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta, members = _parts(saved)
+    meta["format_version"] = persistence.FORMAT_VERSION + 1
+    with pytest.raises(ValueError, match="format version 2 is newer than this nnfast reads"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta["format_version"] = "1"
+    with pytest.raises(ValueError, match="invalid format version"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+
+
+def test_refuses_unknown_estimator_and_params(saved, tmp_path):
+    meta, members = _parts(saved)
+    meta["estimator"] = "os.system"
+    with pytest.raises(ValueError, match="unknown estimator class 'os.system'"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+    meta, members = _parts(saved)
+    meta["params"]["evil"] = 1
+    with pytest.raises(ValueError, match=r"unknown parameters for MLPClassifier: \['evil'\]"):
+        nnfast.load(_rewrite(tmp_path, meta, members))
+
+
+def test_refuses_pickled_member(saved, tmp_path):
+    meta, members = _parts(saved)
+    members["classes_"] = members["classes_"].astype(object)
+    p = tmp_path / "obj.npz"
+    np.savez(p, __metadata__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **members)
+    with pytest.raises(ValueError, match="needs pickle"):
+        nnfast.load(p)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        nnfast.load(tmp_path / "nope.npz")
