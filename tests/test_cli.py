@@ -82,22 +82,40 @@ def test_format_warns_instead_of_failing_when_losses_differ(xor_result):
 # main()
 # ---------------------------------------------------------------------------
 
-def test_main_demo_runs_quickly_and_prints_accuracies(capsys):
-    code = main(["demo", "--epochs-xor", "3000", "--epochs-digits", "3"])
+def test_main_demo_runs_quickly_and_prints_accuracies(capsys, tmp_path):
+    figures = tmp_path / "figs"
+    code = main(["demo", "--epochs-xor", "3000", "--epochs-digits", "3",
+                 "--figures", str(figures)])
     out = capsys.readouterr().out
     assert code == 0
-    assert "Part 1" in out and "Part 2" in out
+    for part in ("Part 1", "Part 2", "Part 3", "Part 4"):
+        assert part in out
+    assert "perceptron" in out and "Logistic regression" in out
     assert "test accuracy" in out
     assert out.count("accuracy") >= 3
-    assert out.count("speed-up") == 2
+    assert out.count("speed-up") == 3  # XOR and digits vs the reference, digits vs sklearn
+    assert "scikit-learn" in out and "NumPy reference" in out
+    assert "epoch 3/3" in out  # progress of the digits training
     assert "WARNING" not in out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "pip install 'nnfast[plot]'" in out
+    else:
+        names = sorted(p.name for p in figures.iterdir())
+        assert names == ["digits_confusion_matrix.png", "digits_loss_curve.png",
+                         "xor_decision_boundaries.png"]
+        for name in names:
+            assert name in out
+            assert (figures / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_main_demo_threads_option(capsys):
     import nnfast
 
     before = nnfast.config()["max_threads"]
-    code = main(["demo", "--threads", "1", "--epochs-xor", "10", "--epochs-digits", "1"])
+    code = main(["demo", "--threads", "1", "--epochs-xor", "10", "--epochs-digits", "1",
+                 "--no-figures"])
     out = capsys.readouterr().out
     assert code == 0
     try:
@@ -234,3 +252,106 @@ def test_load_digits_split_shapes_scaling_and_stratification():
     assert_array_equal(X32, X_train.astype(np.float32))
     Xa, Xb, _, _ = datasets.load_digits_split(test_size=0.5)
     assert Xa.shape[0] + Xb.shape[0] == 1797 and abs(Xa.shape[0] - Xb.shape[0]) <= 1
+
+
+# ---------------------------------------------------------------------------
+# The demo's lecture parts: perceptron, logistic regression, scikit-learn, figures
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def gates_result():
+    pytest.importorskip("sklearn")
+    from nnfast.__main__ import run_gates
+
+    return run_gates()
+
+
+def test_gates_demo_perceptron_and_logistic_claims(gates_result):
+    r = gates_result
+    for model in ("perceptron", "logistic"):
+        for gate in ("and", "or"):
+            assert r[model][gate]["accuracy"] == 1.0
+            assert_array_equal(r[model][gate]["predicted"], r["targets"][gate])
+        assert r[model]["xor"]["accuracy"] <= 0.75
+    for gate in ("and", "or"):
+        assert r["perceptron"][gate]["converged"] and not r["perceptron"][gate]["warned"]
+        assert r["perceptron"][gate]["n_iter"] <= 10
+    assert not r["perceptron"]["xor"]["converged"] and r["perceptron"]["xor"]["warned"]
+    assert r["perceptron"]["xor"]["n_iter"] == r["perceptron_epochs"]
+
+
+def test_format_gates(gates_result):
+    from nnfast.__main__ import format_gates
+
+    text = format_gates(gates_result)
+    assert "Part 1" in text and "Part 2" in text
+    assert "XOR   0 1 1 0" in text
+    assert text.count("100.0 %") == 4  # AND and OR, both models
+    assert "NO  (ConvergenceWarning" in text
+
+
+def test_sklearn_digits_matches_nnfast_estimator():
+    pytest.importorskip("sklearn")
+    from nnfast.__main__ import format_sklearn_digits, run_sklearn_digits
+
+    r = run_sklearn_digits(epochs=3)
+    p = r["params"]
+    assert p["solver"] == "sgd" and p["momentum"] == 0 and p["shuffle"] is False
+    for name in ("nnfast", "sklearn"):
+        assert r[name]["loss_curve"].shape == (3,)
+        assert r[name]["fit_time"] > 0
+    assert r["losses_agree"], r["loss_rel_diff"]
+    np.testing.assert_allclose(r["nnfast"]["loss_curve"], r["sklearn"]["loss_curve"],
+                               rtol=1e-6)
+    assert r["nnfast"]["test_accuracy"] == r["sklearn"]["test_accuracy"]
+    text = format_sklearn_digits(r)
+    assert "scikit-learn" in text and "speed-up" in text
+
+
+def test_run_digits_progress_is_the_same_computation():
+    calls = []
+    a = run_digits(epochs=3, progress=lambda *args: calls.append(args))
+    b = run_digits(epochs=3)
+    assert [c[:3] for c in calls] == [(n, e, 3) for n in ("nnfast", "reference")
+                                      for e in (1, 2, 3)]
+    for name in ("nnfast", "reference"):
+        np.testing.assert_allclose(a[name]["loss_curve"], b[name]["loss_curve"], rtol=1e-12)
+        assert a[name]["test_accuracy"] == b[name]["test_accuracy"]
+        assert_array_equal(a[name]["test_predicted"], b[name]["test_predicted"])
+    assert calls[-1][3] == pytest.approx(a["reference"]["loss"])
+
+
+def test_demo_without_matplotlib_says_how_to_get_figures(tmp_path):
+    # a matplotlib that cannot be imported, shadowing the installed one
+    fake = tmp_path / "fake"
+    (fake / "matplotlib").mkdir(parents=True)
+    (fake / "matplotlib" / "__init__.py").write_text("raise ImportError('no matplotlib')\n")
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(fake) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "nnfast", "demo", "--epochs-xor", "10",
+                           "--epochs-digits", "1", "--figures", str(tmp_path / "figs")],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "pip install 'nnfast[plot]'" in proc.stdout
+    assert not (tmp_path / "figs").exists()
+
+
+def test_plots_write_pngs(tmp_path):
+    pytest.importorskip("matplotlib")
+    from nnfast import plots
+
+    X, y = datasets.logic_gate("xor")
+    path = plots.save_decision_boundaries(
+        tmp_path / "a" / "b.png", [("xor", lambda Z: (Z[:, 0] != Z[:, 1]) * 1.0)], X, y)
+    assert open(path, "rb").read(4) == b"\x89PNG"
+    C = plots.confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2])
+    assert_array_equal(C, [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+    assert plots.save_loss_curve(tmp_path / "l.png", {"a": [1.0, 0.5]}).endswith("l.png")
+    assert plots.save_confusion_matrix(tmp_path / "c.png", [0, 1], [0, 1]).endswith("c.png")
+
+
+def test_demo_help_lists_figures_option(capsys):
+    assert main(["demo", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--figures" in out and "--no-figures" in out

@@ -18,7 +18,7 @@ __version__ = _core.config()["version"]
 # free of both. nnfast.load (nnfast.persistence: pickle-free model files) and
 # nnfast.from_sklearn (nnfast.interop) are loaded the same way.
 _LAZY = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "load": "persistence",
-         "from_sklearn": "interop"}
+         "from_sklearn": "interop", "Perceptron": "perceptron"}
 
 __all__ = ["__version__", "reference", "show_config", "config"] + list(_LAZY) + list(
     _functional_all)
