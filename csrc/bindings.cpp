@@ -7,7 +7,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#endif
+
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -35,8 +40,17 @@ using carray = py::array_t<T, py::array::c_style>;
 
 [[noreturn]] void fail(const std::string& msg) { throw py::value_error(msg); }
 
+// NumPy can hand over arrays whose data is not aligned to the element size (a view of a
+// byte buffer at an odd offset); reading them through T* is undefined behaviour.
+template <typename T>
+void require_aligned(const py::array_t<T>& a, const char* name) {
+  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(T) != 0)
+    fail(std::string(name) + " is not aligned to its element size; copy it first");
+}
+
 template <typename T>
 void require_shape(const carray<T>& a, std::vector<index_t> shape, const char* name) {
+  require_aligned<T>(a, name);
   bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
   for (size_t i = 0; ok && i < shape.size(); ++i) ok = a.shape(i) == shape[i];
   if (!ok) {
@@ -48,6 +62,7 @@ void require_shape(const carray<T>& a, std::vector<index_t> shape, const char* n
 
 template <typename T>
 void require_ndim(const carray<T>& a, int ndim, const char* name) {
+  require_aligned<T>(a, name);
   if (a.ndim() != ndim) fail(std::string(name) + " must be " + std::to_string(ndim) + "-D");
 }
 
@@ -73,6 +88,7 @@ struct Operand {
 template <typename T>
 Operand<T> operand(const py::array_t<T>& x, bool trans, const char* name) {
   if (x.ndim() != 2) fail(std::string(name) + " must be 2-D");
+  require_aligned<T>(x, name);
   const index_t r = x.shape(0), c = x.shape(1);
   const index_t s0 = x.strides(0), s1 = x.strides(1), it = sizeof(T);
   Operand<T> op{x.data(), 0, trans, trans ? c : r, trans ? r : c};
@@ -111,6 +127,8 @@ void gemm(carray<T> C, py::array_t<T> A, py::array_t<T> B, bool trans_a, bool tr
 
 template <typename T>
 void activation_forward(carray<T> A, carray<T> Z, int act, double slope) {
+  require_aligned<T>(A, "A");
+  require_aligned<T>(Z, "Z");
   if (A.size() != Z.size()) fail("A and Z must have the same size");
   T* a = A.mutable_data();
   py::gil_scoped_release nogil;
@@ -119,6 +137,9 @@ void activation_forward(carray<T> A, carray<T> Z, int act, double slope) {
 
 template <typename T>
 void activation_backward(carray<T> dZ, carray<T> dA, carray<T> A, int act, double slope) {
+  require_aligned<T>(dZ, "dZ");
+  require_aligned<T>(dA, "dA");
+  require_aligned<T>(A, "A");
   if (dZ.size() != dA.size() || A.size() != dA.size()) fail("dZ, dA and A must have the same size");
   T* dz = dZ.mutable_data();
   py::gil_scoped_release nogil;
@@ -205,6 +226,8 @@ void linear_backward(std::optional<carray<T>> dA_prev, carray<T> dW, carray<T> d
 
 template <typename T>
 void sgd_step(carray<T> P, carray<T> G, double lr) {
+  require_aligned<T>(P, "P");
+  require_aligned<T>(G, "G");
   if (P.size() != G.size()) fail("P and G must have the same size");
   T* p = P.mutable_data();
   py::gil_scoped_release nogil;
@@ -217,7 +240,9 @@ carray<T> as_array(py::handle obj, const char* list, size_t l) {
   if (!py::isinstance<carray<T>>(obj))
     throw py::type_error(std::string(list) + "[" + std::to_string(l) +
                          "] must be a C-contiguous array of the same dtype as the others");
-  return py::reinterpret_borrow<carray<T>>(obj);
+  auto a = py::reinterpret_borrow<carray<T>>(obj);
+  require_aligned<T>(a, list);
+  return a;
 }
 
 // Output arrays, one per layer, of the shapes of the weights / biases.
@@ -524,7 +549,21 @@ void register_dtype(py::module_& m) {
 
 }  // namespace
 
+namespace {
+// GNU libgomp's thread pool does not survive fork(): a child that enters a parallel region
+// waits forever for threads that were not copied. Children therefore run the kernels on one
+// thread (they never enter the OpenMP runtime then), as PyTorch does.
+void one_thread_after_fork() {
+#ifdef _OPENMP
+  omp_set_num_threads(1);
+#endif
+}
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
+#if defined(__unix__) || defined(__APPLE__)
+  pthread_atfork(nullptr, nullptr, one_thread_after_fork);
+#endif
   m.doc() = "nnfast's C++ kernels. Use nnfast / nnfast.functional, which validate arguments.";
   // The GEMM microkernel is chosen here, once, from cpuid (or NNFAST_GEMM_ISA).
   if (std::string err = nnfast::gemm::select_isa(); !err.empty()) throw py::import_error(err);

@@ -46,7 +46,14 @@ def real_scalar(value, name, *, low=None, low_inclusive=True, finite=True):
     return value
 
 
-def positive_int(value, name, *, low=1):
+def flag(value, name):
+    """A bool (Python or NumPy); anything else, even a truthy string, is refused."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False; got {value!r}")
+
+
+def positive_int(value, name, *, low=1, high=None):
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer; got bool")
     try:
@@ -55,6 +62,8 @@ def positive_int(value, name, *, low=1):
         raise TypeError(f"{name} must be an integer; got {type(value).__name__}") from None
     if value < low:
         raise ValueError(f"{name} must be >= {low}; got {value}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}; got {value}")
     return value
 
 
@@ -66,7 +75,10 @@ def float_array(x, name, *, ndim=None, dtype=None, allow_empty=False, finite=Tru
     """
     if not isinstance(x, np.ndarray):
         if isinstance(x, (list, tuple)) or np.isscalar(x):
-            x = np.asarray(x)
+            try:
+                x = np.asarray(x)
+            except ValueError as e:  # ragged nested lists
+                raise ValueError(f"{name} is not a rectangular array: {e}") from None
             if x.dtype.kind in "iu" and dtype is not None:
                 x = x.astype(dtype)
             elif x.dtype.kind in "iu":

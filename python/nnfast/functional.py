@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _checks, _core, _fit
 from .reference import (  # noqa: F401  (pure-NumPy loss values on probabilities, and the init)
+    MAX_EPOCHS,
     binary_cross_entropy,
     categorical_cross_entropy,
     init_params,
@@ -37,7 +38,8 @@ _HEAD = {"identity": 0, "logistic": 1, "softmax": 2, "exp": 3}
 
 
 def _c(x):
-    return np.ascontiguousarray(x)
+    """C-contiguous and aligned to the element size (the kernels read through T*)."""
+    return np.require(x, requirements=("C", "A"))
 
 
 def _slope(negative_slope):
@@ -121,6 +123,8 @@ def output_loss(Z, Y, out_activation="softmax", sample_weight=None):
 
 def _gemm_operand(x):
     """An operand the kernel reads in place: C or Fortran order; anything else is copied."""
+    if not x.flags.aligned:
+        return _c(x)
     if x.flags.c_contiguous or x.flags.f_contiguous:
         return x
     itemsize = x.itemsize
@@ -141,7 +145,8 @@ def matmul(A, B, transpose_a=False, transpose_b=False):
         opB = (K2, N)
         raise ValueError(f"op(A) has shape {opA} and op(B) {opB}: inner dimensions differ")
     C = np.empty((M, N), dtype=A.dtype)
-    _core.gemm(C, _gemm_operand(A), _gemm_operand(B), bool(transpose_a), bool(transpose_b))
+    _core.gemm(C, _gemm_operand(A), _gemm_operand(B), _checks.flag(transpose_a, "transpose_a"),
+               _checks.flag(transpose_b, "transpose_b"))
     return C
 
 
@@ -269,8 +274,10 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     lr = _checks.real_scalar(learning_rate, "learning_rate", low=0, low_inclusive=False)
     alpha = _checks.real_scalar(alpha, "alpha", low=0)
     batch_size = _checks.positive_int(batch_size, "batch_size")
-    epochs = _checks.positive_int(epochs, "epochs")
+    epochs = _checks.positive_int(epochs, "epochs", high=MAX_EPOCHS)
     orders = _checks.batch_order(order, X.shape[0], epochs)
+    # A batch larger than the data is the whole data, whatever integer says so.
+    batch_size = min(batch_size, X.shape[0] if orders is None else orders.shape[1])
     w = _checks.sample_weights(sample_weight, X.shape[0], X.dtype)
     # The kernel updates parameters in place: give it copies, never the caller's arrays.
     Ws = [np.array(W, order="C", copy=True) for W in Ws]

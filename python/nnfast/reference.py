@@ -175,6 +175,7 @@ def l2_penalty(weights, alpha, m):
     size, or the sum of the sample weights."""
     alpha = _checks.real_scalar(alpha, "alpha", low=0)
     m = _checks.real_scalar(m, "m", low=0, low_inclusive=False)
+    weights, _ = _checks.weights_only(weights)
     return float(0.5 * alpha * sum(float(np.sum(W.astype(np.float64) ** 2)) for W in weights) / m)
 
 
@@ -230,8 +231,8 @@ def matmul(A, B, transpose_a=False, transpose_b=False):
     A_prev @ W (forward), dZ @ Wᵀ (dA_prev) and A_prevᵀ @ dZ (dW)."""
     A = _checks.float_array(A, "A", ndim=2, allow_empty=True)
     B = _checks.float_array(B, "B", ndim=2, allow_empty=True, dtype=A.dtype)
-    opA = A.T if transpose_a else A
-    opB = B.T if transpose_b else B
+    opA = A.T if _checks.flag(transpose_a, "transpose_a") else A
+    opB = B.T if _checks.flag(transpose_b, "transpose_b") else B
     if opA.shape[1] != opB.shape[0]:
         raise ValueError(f"op(A) has shape {opA.shape} and op(B) {opB.shape}: inner dimensions differ")
     return opA @ opB
@@ -298,7 +299,10 @@ def init_params(layer_sizes, activation="relu", random_state=None, dtype=np.floa
         raise TypeError("random_state must be None, an int or a numpy RandomState")
     factor = 2.0 if activation == "logistic" else 6.0
     weights, biases = [], []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for l, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if fan_in * fan_out > np.iinfo(np.intp).max // 8:
+            raise ValueError(f"layer_sizes[{l}:{l + 2}] = [{fan_in}, {fan_out}] makes a weight "
+                             f"matrix too large to exist")
         bound = np.sqrt(factor / (fan_in + fan_out))
         weights.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype, copy=False))
         biases.append(rng.uniform(-bound, bound, fan_out).astype(dtype, copy=False))
@@ -335,9 +339,12 @@ def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
     For l = L..1: dW[l] = A[l-1]ᵀ dZ[l], db[l] = Σ_rows dZ[l], and
     dZ[l-1] = (dZ[l] W[l]ᵀ) ∘ g'(Z[l-1]). Returns (dWs, dbs) in layer order.
     """
+    weights, dtype = _checks.weights_only(weights)
     L = len(weights)
     if not isinstance(activations, (list, tuple)) or len(activations) < L:
         raise ValueError(f"activations must hold at least A[0]..A[{L - 1}] for {L} layers")
+    for l in range(L):  # named here, not as linear_backward's A_prev
+        _checks.float_array(activations[l], f"activations[{l}]", ndim=2, dtype=dtype)
     grads_W, grads_b = [None] * L, [None] * L
     for l in range(L - 1, -1, -1):
         dA_prev, grads_W[l], grads_b[l] = linear_backward(dZ, activations[l], weights[l])
@@ -381,6 +388,10 @@ def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
     return ([W - lr * dW for W, dW in zip(Ws, dWs)], [b - lr * db for b, db in zip(bs, dbs)])
 
 
+# A loss curve of more epochs than this could not be allocated anyway (8 bytes each).
+MAX_EPOCHS = 2**31
+
+
 def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1,
           activation="relu", out_activation="softmax", alpha=0.0, order=None,
           negative_slope=0.01, sample_weight=None):
@@ -402,7 +413,7 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     _checks.activation_name(activation)
     _checks.real_scalar(learning_rate, "learning_rate", low=0, low_inclusive=False)
     batch_size = _checks.positive_int(batch_size, "batch_size")
-    epochs = _checks.positive_int(epochs, "epochs")
+    epochs = _checks.positive_int(epochs, "epochs", high=MAX_EPOCHS)
     orders = _checks.batch_order(order, X.shape[0], epochs)
     w = _checks.sample_weights(sample_weight, X.shape[0], dtype)
     Ws, bs = [W.copy() for W in Ws], [b.copy() for b in bs]

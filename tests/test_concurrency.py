@@ -1,0 +1,282 @@
+"""Threads, processes and resources, on the functional API (nnfast.train / nnfast.predict):
+
+- several Python threads training different models at once get bitwise the results of serial
+  runs, and the GIL is released inside the kernels (another Python thread keeps running);
+- 500 train/predict cycles leave the resident memory where it was (no leak per call);
+- a child made by os.fork() after the parent used OpenMP either trains correctly or fails at
+  once with a message naming fork; it must never hang (the OpenMP runtime's classic trap);
+- nnfast in one process with scikit-learn and PyTorch (each with its own OpenMP runtime)
+  still gives its own bits.
+
+Anything that could hang runs in a subprocess with a timeout, so a hang fails the test
+instead of the whole run.
+"""
+import concurrent.futures
+import gc
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import nnfast
+
+
+def _problem(seed, sizes, m, dtype, head):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((m, sizes[0])).astype(dtype)
+    k = sizes[-1]
+    if head == "softmax":
+        Y = np.eye(k, dtype=dtype)[rng.integers(0, k, m)]
+    elif head == "logistic":
+        Y = rng.integers(0, 2, (m, k)).astype(dtype)
+    else:
+        Y = (0.5 * X[:, :k]).astype(dtype)
+    return X, Y
+
+
+# Models of different shapes, dtypes and heads; the big ones are large enough that each call
+# runs OpenMP teams of its own (products of more than 4 MFLOP use 2 threads).
+MODELS = [
+    dict(seed=0, sizes=[64, 128, 10], m=512, dtype=np.float32, act="relu", head="softmax", batch=128),
+    dict(seed=1, sizes=[64, 128, 10], m=512, dtype=np.float64, act="tanh", head="softmax", batch=64),
+    dict(seed=2, sizes=[32, 256, 64, 4], m=300, dtype=np.float64, act="logistic", head="logistic", batch=100),
+    dict(seed=3, sizes=[8, 16, 2], m=200, dtype=np.float32, act="leaky_relu", head="identity", batch=7),
+    dict(seed=4, sizes=[2, 3, 1], m=4, dtype=np.float64, act="logistic", head="logistic", batch=4),
+]
+
+
+def _train_and_predict(spec, epochs=4):
+    X, Y = _problem(spec["seed"], spec["sizes"], spec["m"], spec["dtype"], spec["head"])
+    Ws, bs = nnfast.init_params(spec["sizes"], spec["act"], random_state=spec["seed"],
+                                dtype=spec["dtype"])
+    order = np.stack([np.random.RandomState(e).permutation(spec["m"]) for e in range(epochs)])
+    Ws, bs, curve = nnfast.train(X, Y, Ws, bs, learning_rate=0.05, batch_size=spec["batch"],
+                                 epochs=epochs, activation=spec["act"],
+                                 out_activation=spec["head"], alpha=1e-4, order=order)
+    P = nnfast.predict(X, Ws, bs, spec["act"], spec["head"])
+    return b"".join(a.tobytes() for a in Ws + bs + [curve, P])
+
+
+def test_threads_training_different_models_match_serial_runs_bitwise():
+    serial = [_train_and_predict(spec) for spec in MODELS]
+    jobs = MODELS * 3  # 15 trainings over 6 threads, several of each model at the same time
+    for _ in range(2):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(_train_and_predict, jobs))
+        for i, got in enumerate(results):
+            assert got == serial[i % len(MODELS)], f"model {i % len(MODELS)} differs under threads"
+
+
+def _kernel_call(call, scale):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2048, 256)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 2048)]
+    Ws, bs = nnfast.init_params([256, 512, 256, 10], random_state=0, dtype=np.float32)
+    if call == "train":
+        return lambda: nnfast.train(X, Y, Ws, bs, learning_rate=0.01, batch_size=256, epochs=scale)
+    if call == "predict":
+        Xs = np.tile(X, (scale, 1))
+        return lambda: nnfast.predict(Xs, Ws, bs)
+    n = int(500 * scale ** (1 / 3))
+    A = rng.standard_normal((n, n))
+    return lambda: nnfast.matmul(A, A)
+
+
+def _long_call(call, seconds=0.25, max_scale=128):
+    """One call into C++ that lasts about `seconds` on this machine, whatever its speed."""
+    scale = 1
+    while True:
+        fn = _kernel_call(call, scale)
+        t0 = time.perf_counter()
+        fn()
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds or scale >= max_scale:
+            return fn, elapsed
+        scale = min(max_scale, scale * max(2, int(seconds / max(elapsed, 1e-3)) + 1))
+
+
+@pytest.mark.parametrize("call", ["train", "predict", "matmul"])
+def test_gil_is_released_inside_kernels(call):
+    """While one long kernel call runs in a worker thread, a pure-Python loop in this thread
+    keeps making progress. Were the GIL held during the call, the loop would stall for all of
+    it: its longest stall would be about the call's whole duration."""
+    fn, alone = _long_call(call)
+    worker = threading.Thread(target=fn)
+    ticks, last, longest = 0, None, 0.0
+    worker.start()
+    start = time.perf_counter()
+    while worker.is_alive():
+        now = time.perf_counter()
+        if last is not None:
+            longest = max(longest, now - last)
+        last = now
+        ticks += 1
+        sum(range(200))  # a little pure-Python work that needs the GIL
+    worker.join()
+    duration = time.perf_counter() - start
+    print(f"{call}: one call {alone:.3f} s alone, {duration:.3f} s beside the loop; "
+          f"{ticks} loop iterations, longest stall {longest * 1e3:.1f} ms")
+    assert alone > 0.05, "the kernel call is too short to tell"
+    assert ticks > 100
+    assert longest < 0.5 * duration, "this thread stalled for most of the kernel call"
+
+
+def _rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
+def test_500_train_predict_cycles_do_not_grow_resident_memory(record_property):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 64))
+    Y = np.eye(10)[rng.integers(0, 10, 256)]
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+
+    def cycle(i):
+        for X_, Y_, dt in ((X, Y, np.float64), (X32, Y32, np.float32)):
+            Ws, bs = nnfast.init_params([64, 128, 10], random_state=i, dtype=dt)
+            Ws, bs, _ = nnfast.train(X_, Y_, Ws, bs, learning_rate=0.05, batch_size=64, epochs=2,
+                                     order=np.arange(256)[::-1])
+            nnfast.predict(X_, Ws, bs)
+            nnfast.loss_and_gradients(X_, Y_, Ws, bs, alpha=1e-3)
+
+    for i in range(50):  # warm-up: allocator pools, thread-local packing buffers, OpenMP
+        cycle(i)
+    gc.collect()
+    before = _rss_bytes()
+    for i in range(500):
+        cycle(i)
+    gc.collect()
+    after = _rss_bytes()
+    growth = (after - before) / before
+    print(f"RSS before {before / 2**20:.1f} MiB, after 500 cycles {after / 2**20:.1f} MiB, "
+          f"growth {100 * growth:+.2f}%")
+    record_property("rss_before_mib", round(before / 2**20, 2))
+    record_property("rss_after_mib", round(after / 2**20, 2))
+    # A leak of even one gradient buffer per call (~80 KiB) would add ~80 MiB here.
+    assert growth < 0.03, f"resident memory grew by {100 * growth:.1f}% over 500 cycles"
+
+
+_FORK_SCRIPT = textwrap.dedent("""
+    import os, sys, time
+    import numpy as np
+    import nnfast
+
+    def work():
+        rng = np.random.default_rng(0)
+        X = rng.standard_normal((1024, 128))
+        Y = np.eye(10)[rng.integers(0, 10, 1024)]
+        Ws, bs = nnfast.init_params([128, 256, 10], random_state=0)
+        Ws, bs, curve = nnfast.train(X, Y, Ws, bs, learning_rate=0.05, batch_size=512, epochs=2)
+        return b"".join(a.tobytes() for a in Ws + bs + [curve, nnfast.predict(X, Ws, bs)])
+
+    assert nnfast.config()["max_threads"] >= 2, "the parent must run OpenMP teams"
+    expected = work()  # the parent has now used OpenMP thread teams
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            got = work()
+            os.write(w, b"OK" + (b"same" if got == expected else b"diff"))
+            os._exit(0)
+        except BaseException as e:
+            os.write(w, b"ER" + f"{type(e).__name__}: {e}".encode())
+            os._exit(3)
+    os.close(w)
+    deadline = time.monotonic() + float(sys.argv[1])
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            msg = os.read(r, 10000).decode()
+            print("child exit", os.waitstatus_to_exitcode(status), msg)
+            sys.exit(0)
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    print("child HUNG: no result after", sys.argv[1], "s")
+    sys.exit(2)
+""")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_after_openmp_works_or_fails_fast():
+    """os.fork() after the parent ran OpenMP teams (multiprocessing's default start method on
+    Linux): the child's training must either give the parent's bits or raise at once with a
+    message naming fork. GNU libgomp's thread pool does not survive fork, so a child that
+    enters a parallel region waits forever unless nnfast guards against it."""
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    proc = subprocess.run([sys.executable, "-c", _FORK_SCRIPT, "20"], env=env,
+                          capture_output=True, text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 2, "the forked child hung in nnfast.train (OpenMP after fork)"
+    assert proc.returncode == 0, out
+    if "child exit 0" in out:
+        assert "OKsame" in out, out
+    else:
+        assert "fork" in out.lower(), f"the child failed without naming fork: {out}"
+
+
+_MIXED_SCRIPT = textwrap.dedent("""
+    import sys
+    order = sys.argv[1].split(",")
+    mods = {}
+    for name in order:
+        mods[name] = __import__(name)
+    import numpy as np
+    out = []
+    if "torch" in mods:
+        torch = mods["torch"]
+        torch.set_num_threads(2)
+        a = torch.randn(600, 600, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+        assert torch.allclose(a @ a, torch.from_numpy(a.numpy() @ a.numpy()))
+    if "sklearn" in mods:
+        from sklearn.cluster import KMeans            # OpenMP inside scikit-learn's Cython
+        from sklearn.neural_network import MLPClassifier
+        rng = np.random.default_rng(0)
+        Xs = rng.standard_normal((2000, 8))
+        KMeans(n_clusters=4, n_init=2, random_state=0).fit(Xs)
+        MLPClassifier((16,), max_iter=5, random_state=0).fit(Xs[:300], (Xs[:300, 0] > 0))
+    import nnfast
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1024, 128)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 1024)]
+    Ws, bs = nnfast.init_params([128, 256, 10], random_state=0, dtype=np.float32)
+    Ws, bs, curve = nnfast.train(X, Y, Ws, bs, learning_rate=0.05, batch_size=256, epochs=2)
+    if "torch" in mods:  # and torch still works after nnfast ran its teams
+        b = torch.ones(300, 300)
+        assert float((b @ b)[0, 0]) == 300.0
+    sys.stdout.buffer.write(b"".join(a.tobytes() for a in Ws + bs + [curve]))
+""")
+
+
+def _run_mixed(order):
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    proc = subprocess.run([sys.executable, "-c", _MIXED_SCRIPT, order], env=env,
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()[-4000:]
+    return proc.stdout
+
+
+def _has(module):  # without importing it here: its runtime must not load into this process
+    return importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.parametrize("order", [
+    "sklearn,nnfast", "nnfast,sklearn",
+    pytest.param("torch,sklearn,nnfast", marks=pytest.mark.skipif(not _has("torch"), reason="PyTorch not installed")),
+    pytest.param("nnfast,torch,sklearn", marks=pytest.mark.skipif(not _has("torch"), reason="PyTorch not installed")),
+])
+def test_imported_with_sklearn_and_torch(order):
+    """Several OpenMP runtimes in one process (scikit-learn and PyTorch ship their own
+    libgomp): everything runs and nnfast's results keep their bits."""
+    alone = _run_mixed("nnfast")
+    assert len(alone) > 0
+    assert _run_mixed(order) == alone
