@@ -271,6 +271,22 @@ def save(est, file):
 # loading
 # ---------------------------------------------------------------------------
 
+def _check_member_size(zf, name):
+    """Refuse a member whose .npy header claims more data than the member holds, before
+    NumPy allocates it (a few bytes could otherwise ask for any amount of memory)."""
+    info = zf.getinfo(name + ".npy")
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+    claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if claimed > info.file_size:
+        raise ValueError(f"not a valid nnfast model file: member {name!r} claims "
+                         f"{claimed} bytes but holds {info.file_size} (truncated or forged)")
+
+
 def _read(file):
     """{name: array} of every member, refusing anything that is not a clean npz."""
     if hasattr(file, "read"):
@@ -287,6 +303,7 @@ def _read(file):
         with np.load(file, allow_pickle=False) as npz:
             out = {}
             for name in npz.files:
+                _check_member_size(npz.zip, name)
                 a = npz[name]
                 if not isinstance(a, np.ndarray):
                     raise ValueError(f"member {name!r} is not a .npy array")  # noqa: TRY004
