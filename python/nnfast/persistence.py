@@ -309,7 +309,10 @@ def _read(file):
                     raise ValueError(f"member {name!r} is not a .npy array")  # noqa: TRY004
                 out[name] = a
             return out
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, zlib.error) as exc:
+    # zipfile answers a damaged header with more than BadZipFile: an unknown compression
+    # method (NotImplementedError), a set "encrypted" flag (RuntimeError), ...
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError, zlib.error, NotImplementedError,
+            RuntimeError, UnicodeDecodeError) as exc:
         raise ValueError(f"not a readable nnfast model file (truncated or not a valid npz "
                          f"archive: {type(exc).__name__}: {exc})") from None
     except ValueError as exc:
