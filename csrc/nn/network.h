@@ -1,6 +1,6 @@
-// The whole network: forward pass, prediction in bounded memory, and training epochs of
-// mini-batch gradient descent that never return to Python (the caller releases the GIL).
-// Parameters live in the caller's arrays and are updated in place by `train`.
+// The whole network: forward pass, prediction in bounded memory, loss and gradients, and
+// backprop, all with the GIL released by the caller. Parameters live in the caller's
+// arrays (the fit in fit.h updates them in place).
 #pragma once
 #include <algorithm>
 #include <cstring>
@@ -57,7 +57,7 @@ void predict(T* out, const T* X, index_t m, const Network<T>& net) {
   }
 }
 
-// Buffers for one batch, allocated once per call of `train`.
+// Buffers for one batch, allocated once per fit (fit.h), reused by every batch.
 template <typename T>
 struct Workspace {
   std::vector<std::vector<T>> A;  // A[l] : batch x n_(l+1); the last holds the logits, then probabilities
