@@ -107,6 +107,7 @@ def machine_facts():
         "nnfast_compiled_simd": cfg["compiled_simd"],
         "nnfast_openmp": cfg["openmp"],
         "load_before": loadavg(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "handicap_vars_in_parent_env": {v: os.environ[v] for v in BLAS_HANDICAP_VARS
                                         if v in os.environ},
     }

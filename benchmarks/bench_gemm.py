@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -230,29 +231,44 @@ def main(argv=None):
     ap.add_argument("--chart")
     ap.add_argument("--results-md")
     ap.add_argument("--build", help="how the nnfast under test was built, for the record")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="run nothing: re-render the table, chart and entry from an "
+                         "--out-json file")
     args = ap.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",") if t]
     dtypes = [d for d in args.dtypes.split(",") if d]
     if any(d not in ("float32", "float64") for d in dtypes) or any(t < 1 for t in threads):
         ap.error("--dtypes: float32/float64; --threads: integers >= 1")
-    t_start = time.perf_counter()
-    facts = C.machine_facts()
-    if args.build:
-        facts["nnfast_git"] = args.build
-    peaks = C.fma_peak()
-    shapes = all_shapes(args.quick)
-    block = min(args.block, 0.01) if args.quick else args.block
-    rows, blas = [], set()
-    for th in threads:
-        spec = {"threads": th, "dtypes": dtypes, "shapes": shapes, "repeat": args.repeat,
-                "block": block, "pause": args.pause}
-        print(f"{th} thread(s): {len(shapes)} shapes x {len(dtypes)} dtypes", file=sys.stderr)
-        out = C.run_json([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
-                         C.peer_env(th))
-        blas.update(C.blas_summary(out["threadpools"]))
-        rows += derive(out["rows"], th, peaks)
-    load_after = C.loadavg()
-    elapsed = time.perf_counter() - t_start
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        facts, peaks, rows, blas = saved["facts"], saved["fma_peak_gflops_per_core"], \
+            saved["rows"], set(saved["blas"])
+        load_after, elapsed = saved.get("load_after", "?"), saved.get("elapsed_s") or 0.0
+        argv, quick = saved["argv"], "--quick" in saved["argv"]
+        if args.build:
+            facts["nnfast_git"] = args.build
+    else:
+        quick = args.quick
+        t_start = time.perf_counter()
+        facts = C.machine_facts()
+        if args.build:
+            facts["nnfast_git"] = args.build
+        peaks = C.fma_peak()
+        shapes = all_shapes(args.quick)
+        block = min(args.block, 0.01) if args.quick else args.block
+        rows, blas = [], set()
+        for th in threads:
+            spec = {"threads": th, "dtypes": dtypes, "shapes": shapes, "repeat": args.repeat,
+                    "block": block, "pause": args.pause}
+            print(f"{th} thread(s): {len(shapes)} shapes x {len(dtypes)} dtypes",
+                  file=sys.stderr)
+            cmd = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
+            out = C.run_json(cmd, C.peer_env(th))
+            blas.update(C.blas_summary(out["threadpools"]))
+            rows += derive(out["rows"], th, peaks)
+        load_after = C.loadavg()
+        elapsed = time.perf_counter() - t_start
     tab = table(rows)
     tgt = [r for r in rows if "target_ratio_pass" in r]
     misses = [r for r in tgt if not (r["target_ratio_pass"] and r["target_peak_pass"])]
@@ -275,13 +291,14 @@ def main(argv=None):
     if args.out_json:
         with open(args.out_json, "w") as f:
             json.dump({"facts": facts, "fma_peak_gflops_per_core": peaks, "argv": argv,
-                       "rows": rows, "blas": sorted(blas)}, f, indent=1)
+                       "rows": rows, "blas": sorted(blas), "load_after": load_after,
+                       "elapsed_s": elapsed}, f, indent=1)
     if args.chart:
         chart(rows, args.chart)
     if args.results_md:
         entry = "\n".join([
             f"## {facts['date'][:10]} — benchmarks/bench_gemm.py: nnfast GEMM vs NumPy "
-            f"(OpenBLAS){' (QUICK smoke run)' if args.quick else ''}", "",
+            f"(OpenBLAS){' (QUICK smoke run)' if quick else ''}", "",
             f"**Machine.** {facts['cpu']}, {facts['logical_cpus']} logical CPUs; flags "
             f"{', '.join(facts['flags'])}. FMA peak of one core: {peaks['float32']:.0f} GFLOP/s "
             f"float32, {peaks['float64']:.0f} float64.", "",
@@ -290,7 +307,7 @@ def main(argv=None):
             f"`{facts['nnfast_gemm_kernel']}`. Load {facts['load_before']} before, "
             f"{load_after} after; {elapsed / 60:.1f} min.", "",
             "```sh", "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_gemm.py "
-            + " ".join(argv), "```", "", tab, "", summary + "."])
+            + shlex.join(argv), "```", "", tab, "", summary + "."])
         C.insert_results_entry(args.results_md, entry + "\n")
     return 1 if bad else 0
 
