@@ -73,6 +73,25 @@ def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, dtype):
     assert_close(blocked, C0 + ref.matmul(A, B, trans_a, trans_b), dtype, scale=scale)
 
 
+@pytest.mark.parametrize("shape", [(64, 1, 64), (13, 1, 37), (64, 64, 1), (3, 1, 1), (40, 7, 9)])
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
+def test_tiny_gemm_paths_match_naive_oracle(shape, trans_a, trans_b, dtype):
+    """Products below the packing threshold take the direct loops of csrc/gemm/tiny.h (one
+    unit output, an outer product, a vectorised dot product when the vector is contiguous);
+    each against the triple loop."""
+    rng = np.random.default_rng(11)
+    m, n, k = shape
+    A = rand(rng, (k, m) if trans_a else (m, k), dtype)
+    B = rand(rng, (n, k) if trans_b else (k, n), dtype)
+    for accumulate in (False, True):
+        C = rand(rng, (m, n), dtype)
+        want = C.copy()
+        _core.gemm(want, A, B, trans_a, trans_b, accumulate, True)
+        _core.gemm(C, A, B, trans_a, trans_b, accumulate)
+        scale = float(np.abs(A).max() * np.abs(B).max() * np.sqrt(k) + np.abs(want).max())
+        assert_close(C, want, dtype, scale=scale)
+
+
 # ---------------------------------------------------------------------------
 # Activations, softmax, the fused output losses
 # ---------------------------------------------------------------------------

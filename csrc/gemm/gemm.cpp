@@ -34,60 +34,9 @@ T* scratch(std::vector<T>& buf, index_t n) {
   return reinterpret_cast<T*>((p + 63) & ~std::uintptr_t(63));
 }
 
-// Products below this many multiply-adds skip packing: for a 2-3-1 network the packing
-// would cost more than the arithmetic.
+// Products below this many multiply-adds skip packing (gemm/tiny.h): for a 2-3-1 network
+// the packing would cost more than the arithmetic.
 constexpr double kTinyWork = 16384;
-
-// Straight into C (zeroed first unless accumulating), in the loop order that keeps the
-// innermost loop on contiguous memory; every C(i, j) still takes its terms in increasing p.
-template <typename T>
-void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B, index_t ldb,
-               bool tb, index_t M, index_t N, index_t K, bool accumulate) {
-  if (!accumulate)
-    for (index_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
-  if (K == 1) {  // an outer product (dZ · Wᵀ for a one-unit output layer)
-    for (index_t i = 0; i < M; ++i) {
-      const T a = A[ta ? i : i * lda];
-      T* c = C + i * ldc;
-      for (index_t j = 0; j < N; ++j) c[j] += a * B[tb ? j * ldb : j];
-    }
-  } else if (N == 1 && !ta) {  // matrix-vector: one dot product per row of A
-    for (index_t i = 0; i < M; ++i) {
-      const T* a = A + i * lda;
-      T s = C[i * ldc];
-      for (index_t p = 0; p < K; ++p) s += a[p] * B[tb ? p : p * ldb];
-      C[i * ldc] = s;
-    }
-  } else if (N == 1) {  // Aᵀ times a vector (dW of a one-unit output layer): along rows of A
-    for (index_t p = 0; p < K; ++p) {
-      const T b = B[tb ? p : p * ldb];
-      const T* a = A + p * lda;
-      for (index_t i = 0; i < M; ++i) C[i * ldc] += a[i] * b;
-    }
-  } else if (tb) {  // op(B)(p, j) = B[j * ldb + p]: dot products along p
-    for (index_t i = 0; i < M; ++i)
-      for (index_t j = 0; j < N; ++j) {
-        const T* b = B + j * ldb;
-        T s = C[i * ldc + j];
-        if (ta) {
-          for (index_t p = 0; p < K; ++p) s += A[p * lda + i] * b[p];
-        } else {
-          const T* a = A + i * lda;
-          for (index_t p = 0; p < K; ++p) s += a[p] * b[p];
-        }
-        C[i * ldc + j] = s;
-      }
-  } else {  // op(B)(p, j) = B[p * ldb + j]: rank-1 updates along j
-    for (index_t p = 0; p < K; ++p) {
-      const T* b = B + p * ldb;
-      for (index_t i = 0; i < M; ++i) {
-        const T a = ta ? A[p * lda + i] : A[i * lda + p];
-        T* c = C + i * ldc;
-        for (index_t j = 0; j < N; ++j) c[j] += a * b[j];
-      }
-    }
-  }
-}
 
 template <typename T>
 void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, bool ta,
@@ -171,7 +120,8 @@ void gemm(T* C, index_t ldc, const T* A, index_t lda, bool trans_a, const T* B, 
           const Epilogue<T>* ep) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0 || double(M) * double(N) * double(K) <= kTinyWork) {
-    gemm_tiny(C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, std::max<index_t>(K, 0), accumulate);
+    active<T>().tiny(C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, std::max<index_t>(K, 0),
+                     accumulate);
     if (ep) ep->apply(ep->ctx, C, ldc, 0, 0, M, N);
     return;
   }

@@ -2,6 +2,7 @@
 // registers: 12 + 2 for B + 1 broadcast).
 #include "gemm/config.h"
 #include "gemm/kernels.h"
+#include "gemm/tiny.h"
 
 #ifdef NNFAST_X86_KERNELS
 #include <immintrin.h>
@@ -89,13 +90,20 @@ template <typename T>
 NNFAST_AVX2 void pack_b_avx2(T* dst, const T* B, index_t ldb, bool trans, index_t cols, index_t kc) {
   x86::pack_b<Avx2Config<T>::NR>(dst, B, ldb, trans, cols, kc);
 }
+template <typename T>
+NNFAST_AVX2 void tiny_avx2(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B, index_t ldb,
+                           bool tb, index_t M, index_t N, index_t K, bool accumulate) {
+  detail::gemm_tiny(C, ldc, A, lda, ta, B, ldb, tb, M, N, K, accumulate);
+}
 }  // namespace
 
 Kernel<float> avx2_kernel_f32() {
-  return make_kernel<Avx2Config<float>, float>(sgemm_avx2_6x16, pack_a_avx2<float>, pack_b_avx2<float>);
+  return make_kernel<Avx2Config<float>, float>(sgemm_avx2_6x16, pack_a_avx2<float>, pack_b_avx2<float>,
+      tiny_avx2<float>);
 }
 Kernel<double> avx2_kernel_f64() {
-  return make_kernel<Avx2Config<double>, double>(dgemm_avx2_6x8, pack_a_avx2<double>, pack_b_avx2<double>);
+  return make_kernel<Avx2Config<double>, double>(dgemm_avx2_6x8, pack_a_avx2<double>, pack_b_avx2<double>,
+      tiny_avx2<double>);
 }
 
 }  // namespace nnfast::gemm

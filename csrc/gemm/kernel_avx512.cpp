@@ -2,6 +2,7 @@
 // two loads of B, eight broadcasts of A, sixteen FMAs.
 #include "gemm/config.h"
 #include "gemm/kernels.h"
+#include "gemm/tiny.h"
 
 #ifdef NNFAST_X86_KERNELS
 #include <immintrin.h>
@@ -112,13 +113,20 @@ template <typename T>
 NNFAST_AVX512 void pack_b_avx512(T* dst, const T* B, index_t ldb, bool trans, index_t cols, index_t kc) {
   x86::pack_b<Avx512Config<T>::NR>(dst, B, ldb, trans, cols, kc);
 }
+template <typename T>
+NNFAST_AVX512 void tiny_avx512(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B, index_t ldb,
+                               bool tb, index_t M, index_t N, index_t K, bool accumulate) {
+  detail::gemm_tiny(C, ldc, A, lda, ta, B, ldb, tb, M, N, K, accumulate);
+}
 }  // namespace
 
 Kernel<float> avx512_kernel_f32() {
-  return make_kernel<Avx512Config<float>, float>(sgemm_avx512_8x32, pack_a_avx512<float>, pack_b_avx512<float>);
+  return make_kernel<Avx512Config<float>, float>(sgemm_avx512_8x32, pack_a_avx512<float>, pack_b_avx512<float>,
+      tiny_avx512<float>);
 }
 Kernel<double> avx512_kernel_f64() {
-  return make_kernel<Avx512Config<double>, double>(dgemm_avx512_8x16, pack_a_avx512<double>, pack_b_avx512<double>);
+  return make_kernel<Avx512Config<double>, double>(dgemm_avx512_8x16, pack_a_avx512<double>, pack_b_avx512<double>,
+      tiny_avx512<double>);
 }
 
 }  // namespace nnfast::gemm

@@ -2,6 +2,7 @@
 // and vectorises for whatever the build targets (SSE2 on x86-64, NEON on aarch64).
 #include "gemm/config.h"
 #include "gemm/kernels.h"
+#include "gemm/tiny.h"
 #include "gemm/pack.h"
 
 namespace nnfast::gemm {
@@ -37,15 +38,20 @@ template <typename T>
 void pack_b_generic(T* dst, const T* B, index_t ldb, bool trans, index_t cols, index_t kc) {
   pack_b<GenericConfig<T>::NR>(dst, B, ldb, trans, cols, kc);
 }
+template <typename T>
+void tiny_generic(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B, index_t ldb,
+                  bool tb, index_t M, index_t N, index_t K, bool accumulate) {
+  detail::gemm_tiny(C, ldc, A, lda, ta, B, ldb, tb, M, N, K, accumulate);
+}
 }  // namespace
 
 Kernel<float> generic_kernel_f32() {
   return make_kernel<GenericConfig<float>, float>(sgemm_generic_4x8, pack_a_generic<float>,
-                                                  pack_b_generic<float>);
+                                                  pack_b_generic<float>, tiny_generic<float>);
 }
 Kernel<double> generic_kernel_f64() {
   return make_kernel<GenericConfig<double>, double>(dgemm_generic_4x4, pack_a_generic<double>,
-                                                    pack_b_generic<double>);
+                                                    pack_b_generic<double>, tiny_generic<double>);
 }
 
 }  // namespace nnfast::gemm

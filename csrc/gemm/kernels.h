@@ -14,6 +14,10 @@ template <typename T>
 using PackA = void (*)(T* dst, const T* A, index_t lda, bool trans, index_t rows, index_t kc);
 template <typename T>
 using PackB = void (*)(T* dst, const T* B, index_t ldb, bool trans, index_t cols, index_t kc);
+// The unpacked product for tiny shapes (gemm/tiny.h), same contract as gemm::gemm.
+template <typename T>
+using Tiny = void (*)(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B,
+                      index_t ldb, bool tb, index_t M, index_t N, index_t K, bool accumulate);
 
 // Everything the blocked driver needs from one ISA for one dtype.
 template <typename T>
@@ -21,6 +25,7 @@ struct Kernel {
   MicroKernel<T> micro;
   PackA<T> pack_a;
   PackB<T> pack_b;
+  Tiny<T> tiny;
   int MR, NR;
   index_t MC, KC, NC;
 };
@@ -30,9 +35,9 @@ constexpr int kMaxTile = 8 * 32;
 
 // Build a Kernel from a config (MR, NR, MC, KC, NC) and the ISA's functions.
 template <typename Cfg, typename T>
-constexpr Kernel<T> make_kernel(MicroKernel<T> micro, PackA<T> pa, PackB<T> pb) {
+constexpr Kernel<T> make_kernel(MicroKernel<T> micro, PackA<T> pa, PackB<T> pb, Tiny<T> tiny) {
   static_assert(Cfg::MR * Cfg::NR <= kMaxTile, "edge-tile scratch too small for this tile");
-  return {micro, pa, pb, Cfg::MR, Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC};
+  return {micro, pa, pb, tiny, Cfg::MR, Cfg::NR, Cfg::MC, Cfg::KC, Cfg::NC};
 }
 
 // One per ISA and dtype, each in its own file; microkernels inside are named by dtype,
