@@ -77,6 +77,54 @@ def test_loss_values_on_probabilities_exactly_0_and_1(dtype):
 
 
 # ---------------------------------------------------------------------------------------------
+# Accuracy of the vectorised math (csrc/nn/vmath.h) over its whole range
+# ---------------------------------------------------------------------------------------------
+
+def _dense_grid(dtype):
+    """Every order of magnitude from 1e-30 to 1e3, both signs, densely, plus ±inf and 0."""
+    mags = np.concatenate([np.geomspace(1e-30, 1e3, 200_001), np.linspace(0, 20, 100_001)])
+    return np.concatenate([mags, -mags, [0.0, np.inf, -np.inf]]).astype(dtype)
+
+
+@pytest.mark.parametrize("fn", ["tanh", "sigmoid"])
+def test_activation_accuracy_over_the_whole_range(fn, dtype):
+    """tanh and σ within a few ulp of the float64 / long-double value everywhere (float32: a
+    rational tanh with no exp, float64: exp-based), exactly ±1 / 0 / 1 when saturated."""
+    Z = _dense_grid(dtype)
+    got = getattr(nnfast, fn)(Z)
+    z = Z.astype(np.longdouble)
+    want = np.tanh(z) if fn == "tanh" else 1 / (1 + np.exp(-z))
+    eps = np.finfo(dtype).eps
+    rel = np.abs(got.astype(np.longdouble) - want) / np.maximum(np.abs(want), np.finfo(dtype).tiny)
+    assert rel.max() <= 8 * eps, (fn, float(rel.max() / eps), Z[np.argmax(rel)])
+    if fn == "tanh":
+        np.testing.assert_array_equal(got, -nnfast.tanh(-Z))  # odd, bit for bit
+        saturated = np.abs(Z) >= (9 if dtype == np.float32 else 20)
+        assert np.all(np.abs(got[saturated]) == 1)
+    assert np.isnan(getattr(nnfast, fn)(np.array([np.nan], dtype))[0])
+
+
+def test_binary_cross_entropy_accuracy_over_the_whole_range(dtype):
+    """The logistic head's loss, max(z, 0) - y z + log(1 + e^-|z|) with a vectorised log1p,
+    against the same formula in long double, for logits from -1e3 to 1e3 and y in {0, 1}."""
+    z = _dense_grid(dtype)
+    z = z[np.isfinite(z)][::7].reshape(-1, 1)
+    for y in (0.0, 1.0):
+        Y = np.full_like(z, y)
+        zl = z.astype(np.longdouble)
+        per_row = np.maximum(zl, 0) - y * zl + np.log1p(np.exp(-np.abs(zl)))
+        J, A, _ = nnfast.output_loss(z, Y, "logistic")
+        assert J == pytest.approx(float(per_row.mean()), rel=8 * float(np.finfo(dtype).eps) * 16)
+        # Row by row (sample weights take the per-row path): every loss, not just the sum.
+        for i in range(0, len(z), len(z) // 50):
+            Ji, _, _ = nnfast.output_loss(z[i:i + 1], Y[i:i + 1], "logistic")
+            assert Ji == pytest.approx(float(per_row[i, 0]), rel=8 * float(np.finfo(dtype).eps),
+                                       abs=float(np.finfo(dtype).tiny)), (float(z[i, 0]), y)
+        np.testing.assert_allclose(A, 1 / (1 + np.exp(-zl)), rtol=8 * np.finfo(dtype).eps,
+                                   atol=np.finfo(dtype).tiny)
+
+
+# ---------------------------------------------------------------------------------------------
 # Saturated hidden units
 # ---------------------------------------------------------------------------------------------
 

@@ -54,6 +54,8 @@ struct VecOps {
   void (*forward)(T* A, const T* Z, index_t n, Act act, T slope);
   void (*backward)(T* dZ, const T* dA, const T* A, index_t n, Act act, T slope);
   void (*bias_forward)(T* z, const T* b, index_t n, Act act, T slope);
+  // a (n) = σ(z), returns Σ of the binary cross-entropy from logits (output_loss.h).
+  double (*logistic_head)(T* a, const T* z, const T* y, index_t n);
 };
 template <typename T>
 const VecOps<T>& vec_ops();

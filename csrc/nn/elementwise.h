@@ -11,13 +11,57 @@ template <typename Op, typename T>
 NNFAST_VMATH void map(Op g, T* __restrict A, const T* Z, index_t n) {
   for (index_t i = 0; i < n; ++i) A[i] = g(Z[i]);
 }
+// dZ may alias dA (backprop works in place): in blocks read before they are written, so
+// the loop vectorises without the runtime overlap check that the in-place call would fail.
 template <typename Op, typename T>
 NNFAST_VMATH void grad(Op g, T* dZ, const T* dA, const T* A, index_t n) {
-  for (index_t i = 0; i < n; ++i) dZ[i] = dA[i] * g.grad(A[i]);
+  constexpr index_t kBlock = 16;
+  index_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    T d[kBlock], a[kBlock];
+    for (index_t k = 0; k < kBlock; ++k) d[k] = dA[i + k], a[k] = A[i + k];
+    for (index_t k = 0; k < kBlock; ++k) dZ[i + k] = d[k] * g.grad(a[k]);
+  }
+  for (; i < n; ++i) dZ[i] = dA[i] * g.grad(A[i]);
 }
 template <typename Op, typename T>
 NNFAST_VMATH void bias_map(Op g, T* __restrict z, const T* __restrict b, index_t n) {
   for (index_t j = 0; j < n; ++j) z[j] = g(z[j] + b[j]);
+}
+
+// The sigmoid + binary cross-entropy head on n logits z with targets y: a = σ(z), and
+// returns Σ max(z, 0) - y z + log(1 + e^-|z|), one exp per element, in kLanes partial sums
+// added in a fixed order (so the same bits at any thread count). a may alias z: each block
+// is read into registers before any of it is written, so the loops vectorise regardless.
+template <typename T>
+NNFAST_VMATH double logistic_head(T* a, const T* z, const T* y, index_t n) {
+  constexpr index_t kLanes = 16;
+  T part[kLanes] = {};
+  for (index_t i0 = 0; i0 < n; i0 += kLanes) {
+    const index_t w = n - i0;
+    T zb[kLanes] = {}, yb[kLanes] = {};
+    if (w >= kLanes) {
+      for (index_t l = 0; l < kLanes; ++l) zb[l] = z[i0 + l], yb[l] = y[i0 + l];
+    } else {
+      for (index_t l = 0; l < w; ++l) zb[l] = z[i0 + l], yb[l] = y[i0 + l];
+    }
+    T term[kLanes];
+    for (index_t l = 0; l < kLanes; ++l) {
+      const T zj = zb[l];
+      const T e = vexp(zj < T(0) ? zj : -zj);
+      const T r = T(1) / (T(1) + e);
+      term[l] = (zj > T(0) ? zj : T(0)) - yb[l] * zj + vlog1p_unit(e);
+      zb[l] = zj >= T(0) ? r : e * r;
+    }
+    if (w >= kLanes) {
+      for (index_t l = 0; l < kLanes; ++l) a[i0 + l] = zb[l], part[l] += term[l];
+    } else {
+      for (index_t l = 0; l < w; ++l) a[i0 + l] = zb[l], part[l] += term[l];
+    }
+  }
+  double total = 0;
+  for (index_t l = 0; l < kLanes; ++l) total += double(part[l]);
+  return total;
 }
 
 template <typename T>
@@ -64,13 +108,19 @@ NNFAST_VMATH void bias_forward(T* z, const T* b, index_t n, Act act, T slope) {
     detail::backward(dZ, dA, A, n, act, slope);                                                \
   }                                                                                            \
   template <typename T>                                                                        \
+  ATTR double NAME##_logistic_head(T* a, const T* z, const T* y, index_t n) {                  \
+    return detail::logistic_head(a, z, y, n);                                                  \
+  }                                                                                            \
+  template <typename T>                                                                        \
   ATTR void NAME##_bias(T* z, const T* b, index_t n, Act act, T slope) {                       \
     detail::bias_forward(z, b, n, act, slope);                                                 \
   }                                                                                            \
   }                                                                                            \
   VecOps<float> NAME##_f32() {                                                                 \
-    return {NAME##_forward<float>, NAME##_backward<float>, NAME##_bias<float>};                \
+    return {NAME##_forward<float>, NAME##_backward<float>, NAME##_bias<float>,                    \
+            NAME##_logistic_head<float>};                \
   }                                                                                            \
   VecOps<double> NAME##_f64() {                                                                \
-    return {NAME##_forward<double>, NAME##_backward<double>, NAME##_bias<double>};             \
+    return {NAME##_forward<double>, NAME##_backward<double>, NAME##_bias<double>,                \
+            NAME##_logistic_head<double>};             \
   }

@@ -37,11 +37,7 @@ inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head he
       }
       break;
     case Head::Logistic:
-      for (index_t j = 0; j < k; ++j) {
-        const T zj = z[j];
-        loss += double(std::max(zj, T(0)) - y[j] * zj + std::log1p(std::exp(-std::abs(zj))));
-        a[j] = sigmoid(zj);
-      }
+      loss = vec_ops<T>().logistic_head(a, z, y, k);
       break;
     case Head::Softmax: {
       const T zmax = *std::max_element(z, z + k);
@@ -92,8 +88,15 @@ double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, i
   std::vector<double> heap(n_chunks > 16 ? static_cast<size_t>(n_chunks) : 0);
   double* partial = n_chunks > 16 ? heap.data() : stack;
   parallel_for(n_chunks, m * k, [&](index_t c) {
+    const index_t r0 = c * kLossChunkRows, r1 = std::min(m, r0 + kLossChunkRows);
+    if (head == Head::Logistic && !w) {  // element-wise: the whole chunk as one vector
+      const index_t n = (r1 - r0) * k, off = r0 * k;
+      partial[c] = vec_ops<T>().logistic_head(A + off, Z + off, Y + off, n);
+      for (index_t i = off; i < off + n; ++i) dZ[i] = (A[i] - Y[i]) / W;
+      return;
+    }
     double s = 0;
-    for (index_t i = c * kLossChunkRows; i < std::min(m, (c + 1) * kLossChunkRows); ++i) {
+    for (index_t i = r0; i < r1; ++i) {
       s += output_row(A + i * k, dZ + i * k, Z + i * k, Y + i * k, k, head, w ? w[i] : T(1), W,
                       w != nullptr);
     }
