@@ -124,6 +124,31 @@ def test_binary_cross_entropy_accuracy_over_the_whole_range(dtype):
                                    atol=np.finfo(dtype).tiny)
 
 
+@pytest.mark.parametrize("k", [2, 10, 1000])
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 30.0, 300.0])
+def test_categorical_cross_entropy_accuracy(k, scale, dtype):
+    """The softmax head's loss and probabilities (vectorised exp and log over blocks of rows)
+    against long double, for soft and one-hot targets; the weighted path (row by row) agrees."""
+    rng = np.random.default_rng(k)
+    Z = (scale * rng.standard_normal((130, k))).astype(dtype)
+    Y = rng.random((130, k)).astype(dtype)
+    Y[::2] = np.eye(k, dtype=dtype)[rng.integers(0, k, 65)]
+    zl = Z.astype(np.longdouble)
+    zmax = zl.max(axis=1, keepdims=True)
+    lse = zmax + np.log(np.exp(zl - zmax).sum(axis=1, keepdims=True))
+    per_row = (Y * (lse - zl)).sum(axis=1)
+    eps = float(np.finfo(dtype).eps)
+    J, A, dZ = nnfast.output_loss(Z, Y, "softmax")
+    assert J == pytest.approx(float(per_row.mean()), rel=64 * eps)
+    # exp(t) inherits t's rounding (t = z - max rounds to ulp(t)): relative error ~ |t| eps.
+    want = np.exp(zl - lse)
+    bound = eps * (16 + np.abs(zl - zmax)) * want + np.finfo(dtype).tiny
+    assert np.all(np.abs(A - want) <= bound), float(np.max(np.abs(A - want) / bound))
+    Jw, Aw, _ = nnfast.output_loss(Z, Y, "softmax", sample_weight=np.ones(130, dtype))
+    assert Jw == pytest.approx(J, rel=64 * eps)
+    np.testing.assert_allclose(Aw, A, rtol=4 * eps, atol=float(np.finfo(dtype).tiny))
+
+
 # ---------------------------------------------------------------------------------------------
 # Saturated hidden units
 # ---------------------------------------------------------------------------------------------

@@ -56,6 +56,8 @@ struct VecOps {
   void (*bias_forward)(T* z, const T* b, index_t n, Act act, T slope);
   // a (n) = σ(z), returns Σ of the binary cross-entropy from logits (output_loss.h).
   double (*logistic_head)(T* a, const T* z, const T* y, index_t n);
+  // a (rows x k) = softmax(z), returns Σ of the categorical cross-entropy (output_loss.h).
+  double (*softmax_head)(T* a, const T* z, const T* y, index_t rows, index_t k);
 };
 template <typename T>
 const VecOps<T>& vec_ops();

@@ -64,6 +64,49 @@ NNFAST_VMATH double logistic_head(T* a, const T* z, const T* y, index_t n) {
   return total;
 }
 
+// The softmax + categorical cross-entropy head on `rows` rows of k logits z with targets
+// y: a = softmax(z) per row, and returns Σ_rows Σ_j y_j (log s - t_j), t = z - max(z),
+// s = Σ_j e^t_j (= Σ_j y_j (logsumexp(z) - z_j)). In blocks of rows: one pass per row for
+// the max, t and Σ y, Σ y t (a may alias z: it holds t next), then the exps over the whole
+// block as one flat vector, the row sums, their logs as one vector, and the division.
+template <typename T>
+NNFAST_VMATH double softmax_head(T* a, const T* z, const T* y, index_t rows, index_t k) {
+  constexpr index_t kRows = 64;
+  double total = 0;
+  for (index_t r0 = 0; r0 < rows; r0 += kRows) {
+    const index_t nr = rows - r0 < kRows ? rows - r0 : kRows;
+    T* ab = a + r0 * k;
+    T ysum[kRows], yt[kRows], sum[kRows], logsum[kRows];
+    for (index_t i = 0; i < nr; ++i) {
+      const T* zi = z + (r0 + i) * k;
+      const T* yi = y + (r0 + i) * k;
+      T mx = zi[0];
+      for (index_t j = 1; j < k; ++j) mx = zi[j] > mx ? zi[j] : mx;
+      T ys = 0, t = 0;
+      for (index_t j = 0; j < k; ++j) {
+        const T tj = zi[j] - mx;
+        ys += yi[j];
+        t += yi[j] * tj;
+        ab[i * k + j] = tj;
+      }
+      ysum[i] = ys;
+      yt[i] = t;
+    }
+    for (index_t n = 0; n < nr * k; ++n) ab[n] = vexp(ab[n]);
+    for (index_t i = 0; i < nr; ++i) {
+      T si = 0;
+      for (index_t j = 0; j < k; ++j) si += ab[i * k + j];
+      sum[i] = si;
+    }
+    for (index_t i = 0; i < nr; ++i) logsum[i] = vlog_pos(sum[i]);
+    for (index_t i = 0; i < nr; ++i) {
+      for (index_t j = 0; j < k; ++j) ab[i * k + j] /= sum[i];
+      total += double(ysum[i] * logsum[i] - yt[i]);
+    }
+  }
+  return total;
+}
+
 template <typename T>
 NNFAST_VMATH void forward(T* A, const T* Z, index_t n, Act act, T slope) {
   switch (act) {
@@ -112,15 +155,19 @@ NNFAST_VMATH void bias_forward(T* z, const T* b, index_t n, Act act, T slope) {
     return detail::logistic_head(a, z, y, n);                                                  \
   }                                                                                            \
   template <typename T>                                                                        \
+  ATTR double NAME##_softmax_head(T* a, const T* z, const T* y, index_t rows, index_t k) {     \
+    return detail::softmax_head(a, z, y, rows, k);                                             \
+  }                                                                                            \
+  template <typename T>                                                                        \
   ATTR void NAME##_bias(T* z, const T* b, index_t n, Act act, T slope) {                       \
     detail::bias_forward(z, b, n, act, slope);                                                 \
   }                                                                                            \
   }                                                                                            \
   VecOps<float> NAME##_f32() {                                                                 \
     return {NAME##_forward<float>, NAME##_backward<float>, NAME##_bias<float>,                    \
-            NAME##_logistic_head<float>};                \
+            NAME##_logistic_head<float>, NAME##_softmax_head<float>};                \
   }                                                                                            \
   VecOps<double> NAME##_f64() {                                                                \
     return {NAME##_forward<double>, NAME##_backward<double>, NAME##_bias<double>,                \
-            NAME##_logistic_head<double>};             \
+            NAME##_logistic_head<double>, NAME##_softmax_head<double>};             \
   }

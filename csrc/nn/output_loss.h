@@ -39,18 +39,9 @@ inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head he
     case Head::Logistic:
       loss = vec_ops<T>().logistic_head(a, z, y, k);
       break;
-    case Head::Softmax: {
-      const T zmax = *std::max_element(z, z + k);
-      T s = 0;
-      for (index_t j = 0; j < k; ++j) s += vexp(z[j] - zmax);
-      const T lse = zmax + std::log(s);
-      for (index_t j = 0; j < k; ++j) {
-        const T zj = z[j];
-        loss += double(y[j] * (lse - zj));
-        a[j] = vexp(zj - zmax) / s;
-      }
+    case Head::Softmax:
+      loss = vec_ops<T>().softmax_head(a, z, y, 1, k);
       break;
-    }
     case Head::Exp:
       for (index_t j = 0; j < k; ++j) {
         const T zj = z[j], yj = y[j];
@@ -89,9 +80,11 @@ double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, i
   double* partial = n_chunks > 16 ? heap.data() : stack;
   parallel_for(n_chunks, m * k, [&](index_t c) {
     const index_t r0 = c * kLossChunkRows, r1 = std::min(m, r0 + kLossChunkRows);
-    if (head == Head::Logistic && !w) {  // element-wise: the whole chunk as one vector
+    if (!w && (head == Head::Logistic || head == Head::Softmax)) {  // the chunk at once
       const index_t n = (r1 - r0) * k, off = r0 * k;
-      partial[c] = vec_ops<T>().logistic_head(A + off, Z + off, Y + off, n);
+      partial[c] = head == Head::Logistic
+                       ? vec_ops<T>().logistic_head(A + off, Z + off, Y + off, n)
+                       : vec_ops<T>().softmax_head(A + off, Z + off, Y + off, r1 - r0, k);
       for (index_t i = off; i < off + n; ++i) dZ[i] = (A[i] - Y[i]) / W;
       return;
     }

@@ -81,23 +81,48 @@ NNFAST_VMATH T vsigmoid(T z) {
   return z >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
 }
 
-// log(1 + e) for 0 <= e <= 1 (the softplus tail log(1 + e^-|z|) of the binary
-// cross-entropy). u = 1 + e lies in [1, 2]; with m = u or u / 2 in [0.707, 1.414],
-// log m = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.172, summed as its series
-// 2s Σ s^2n / (2n + 1) to below an ulp (float64: n <= 11; float32: n <= 5). The rounding of
-// u is corrected at the end ((u - 1) - e, divided by u), so small e keep full precision.
+// log x for a positive, finite, normal x (NaN propagates): x = m 2^k with m in
+// [0.707, 1.414] taken from the bits, log m = 2 atanh(s), s = (m - 1) / (m + 1),
+// |s| <= 0.172, summed as its series 2s Σ s^2n / (2n + 1) to below an ulp (float64:
+// n <= 11; float32: n <= 5), and k ln2 added in two parts (Cody-Waite, as in vexp).
 template <typename T>
-NNFAST_VMATH T vlog1p_unit(T e) {
-  const T u = T(1) + e;
-  const bool up = u > T(1.4142135623730951);
-  const T m = up ? u * T(0.5) : u;
+NNFAST_VMATH T vlog_pos(T x) {
+  using E = ExpTraits<T>;
+  using Bits = typename E::Bits;
+  Bits bits;
+  std::memcpy(&bits, &x, sizeof(T));
+  const Bits kOne = Bits(E::kBias) << E::kMantissa;
+  const Bits mbits = (bits & ((Bits(1) << E::kMantissa) - 1)) | kOne;  // m in [1, 2)
+  T m;
+  std::memcpy(&m, &mbits, sizeof(T));
+  // The exponent as a float without an integer conversion (SSE2 has none for 64 bits):
+  // added to the bits of kRound, as vexp takes it out.
+  const T round_const = E::kRound;
+  Bits rb;
+  std::memcpy(&rb, &round_const, sizeof(T));
+  const Bits kb = rb + ((bits >> E::kMantissa) - E::kBias);
+  T k;
+  std::memcpy(&k, &kb, sizeof(T));
+  k -= E::kRound;
+  const bool up = m > T(1.4142135623730951);
+  m = up ? m * T(0.5) : m;
+  k = up ? k + T(1) : k;
   const T s = (m - T(1)) / (m + T(1));
   const T z = s * s;
   constexpr int kTerms = std::is_same_v<T, double> ? 11 : 5;
   T p = T(1) / T(2 * kTerms + 1);
   for (int n = kTerms - 1; n >= 0; --n) p = p * z + T(1) / T(2 * n + 1);
-  const T log_u = (up ? T(0.69314718055994531) : T(0)) + T(2) * s * p;
-  return log_u - ((u - T(1)) - e) / u;
+  const T out = k * E::kLn2Hi + (T(2) * s * p + k * E::kLn2Lo);
+  return x == x ? out : x;
+}
+
+// log(1 + e) for 0 <= e <= 1 (the softplus tail log(1 + e^-|z|) of the binary
+// cross-entropy): log u of u = 1 + e, with the rounding of u corrected ((u - 1) - e,
+// divided by u), so that small e keep full precision.
+template <typename T>
+NNFAST_VMATH T vlog1p_unit(T e) {
+  const T u = T(1) + e;
+  return vlog_pos(u) - ((u - T(1)) - e) / u;
 }
 
 // tanh: an odd rational (float64) / polynomial (float32) near 0, where 1 - 2/(e^2x + 1)
