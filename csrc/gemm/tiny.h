@@ -19,15 +19,21 @@ template <typename T>
 NNFAST_TINY void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B,
                            index_t ldb, bool tb, index_t M, index_t N, index_t K,
                            bool accumulate) {
-  if (!accumulate)
-    for (index_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
-  if (K == 1) {  // an outer product (dZ · Wᵀ for a one-unit output layer)
+  if (K == 1) {  // an outer product (dZ · Wᵀ for a one-unit output layer), C written once
     for (index_t i = 0; i < M; ++i) {
       const T a = A[ta ? i : i * lda];
       T* c = C + i * ldc;
-      for (index_t j = 0; j < N; ++j) c[j] += a * B[tb ? j * ldb : j];
+      if (accumulate) {
+        for (index_t j = 0; j < N; ++j) c[j] += a * B[tb ? j * ldb : j];
+      } else {
+        for (index_t j = 0; j < N; ++j) c[j] = a * B[tb ? j * ldb : j];
+      }
     }
-  } else if (N == 1 && !ta && (tb || ldb == 1)) {
+    return;
+  }
+  if (!accumulate)
+    for (index_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+  if (N == 1 && !ta && (tb || ldb == 1)) {
     // Matrix-vector with a contiguous vector: each dot product in kLanes partial sums that
     // vectorise along p, added in a fixed order at the end (the same order on every ISA).
     constexpr index_t kLanes = 16;

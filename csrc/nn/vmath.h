@@ -1,8 +1,8 @@
-// exp, tanh and the logistic sigmoid written without branches or library calls, so that
-// loops over them vectorise (libm's scalar exp/tanh cost ~90 instructions an element and
-// were most of a small tanh network's step). Accuracy: exp within ~2 ulp over its range
+// exp, expm1, log, tanh and the logistic sigmoid written without branches or library calls,
+// so that loops over them vectorise (libm's scalar exp/tanh cost ~90 instructions an element
+// and were most of a small tanh network's step). Accuracy: exp within ~2 ulp over its range
 // (float64: degree-13 Taylor on |r| <= ln2/2; float32: degree 7), tanh within a few ulp
-// (float32: 7).
+// (float32: 7), log within ~1 ulp; tests/test_stability.py sweeps them against long double.
 // NaN propagates, large arguments saturate or overflow exactly as libm's do.
 #pragma once
 #include <cstdint>
@@ -32,6 +32,11 @@ template <> struct ExpTraits<float> {
   static constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
 };
 
+// 1/k!, the Taylor coefficients of e^x.
+constexpr double kInvFact[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720,
+                                 1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800,
+                                 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0};
+
 // 2^k for an integer-valued k in the exponent range, built from its bits.
 template <typename T>
 NNFAST_VMATH T pow2i(typename ExpTraits<T>::Bits k) {
@@ -60,9 +65,6 @@ NNFAST_VMATH T vexp(T x) {
   std::memcpy(&rb, &round_const, sizeof(T));
   const Bits ni = tb - rb;
   // e^r by Horner on the Taylor series, coefficients 1/k!.
-  constexpr double kInvFact[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720,
-                                   1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800,
-                                   1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0};
   T p = T(kInvFact[E::kDegree]);
   for (int k = E::kDegree - 1; k >= 0; --k) p = p * r + T(kInvFact[k]);
   // 2^n as two halves so that neither overflows nor goes subnormal: the product then
@@ -125,22 +127,36 @@ NNFAST_VMATH T vlog1p_unit(T e) {
   return vlog_pos(u) - ((u - T(1)) - e) / u;
 }
 
-// tanh: an odd rational (float64) / polynomial (float32) near 0, where 1 - 2/(e^2x + 1)
-// would cancel, and that formula elsewhere (Cephes' split at |x| = 0.625).
+// tanh(x) = sign(x) u / (u + 2), u = e^(2|x|) - 1, with |x| clamped at 20 (tanh = 1 in
+// float64 from 19.1 on). u comes from vexpm1, accurate near 0 too, so one formula serves
+// the whole range with a single division (the Cephes-style split needed two).
 template <typename T>
 NNFAST_VMATH T vtanh(T x);
+
+// e^x - 1 for |x| <= 40 without cancellation near 0: x = n ln2 + r, |r| <= ln2 / 2,
+// e^x - 1 = 2^n (e^r - 1) + (2^n - 1), where 2^n - 1 is exact and e^r - 1 = r (1 + r/2 +
+// r²/6 + ...) by Horner on the Taylor series (degree 13, as vexp).
+NNFAST_VMATH double vexpm1(double x) {
+  using E = ExpTraits<double>;
+  const double t = x * 1.4426950408889634 + E::kRound;
+  const double n = t - E::kRound;
+  const double r = (x - n * E::kLn2Hi) - n * E::kLn2Lo;
+  std::int64_t tb, rb;
+  const double round_const = E::kRound;
+  std::memcpy(&tb, &t, sizeof(double));
+  std::memcpy(&rb, &round_const, sizeof(double));
+  const double scale = pow2i<double>(tb - rb);
+  double p = kInvFact[13];
+  for (int k = 12; k >= 1; --k) p = p * r + kInvFact[k];
+  return scale * (r * p) + (scale - 1.0);
+}
 
 template <>
 NNFAST_VMATH double vtanh(double x) {
   const double a = x < 0 ? -x : x;
-  const double s = x * x;
-  const double P = (-9.64399179425052238628e-1 * s - 9.92877231001918586564e1) * s -
-                   1.61468768441708447952e3;
-  const double Q = ((s + 1.12811678491632931402e2) * s + 2.23548839060100448583e3) * s +
-                   4.84406305325125486048e3;
-  const double small = x + x * s * (P / Q);
-  const double big = 1.0 - 2.0 / (vexp(2.0 * a) + 1.0);
-  const double out = a < 0.625 ? small : (x < 0 ? -big : big);
+  const double u = vexpm1(2.0 * (a < 20.0 ? a : 20.0));
+  const double th = u / (u + 2.0);
+  const double out = x < 0 ? -th : th;
   return x == x ? out : x;
 }
 
