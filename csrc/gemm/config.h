@@ -42,6 +42,13 @@ template <> struct Avx512Config<float> {
   static constexpr int MR = 8, NR = 32;
   static constexpr index_t MC = 256, KC = 256, NC = 1024;
 };
+// For products at most 16 columns wide (a 10-class output layer): a 32-wide tile would
+// leave two thirds of its lanes idle. One vector of 16 columns, 16 rows of A broadcast.
+template <typename T> struct Avx512NarrowConfig;
+template <> struct Avx512NarrowConfig<float> {
+  static constexpr int MR = 16, NR = 16;
+  static constexpr index_t MC = 256, KC = 256, NC = 1024;
+};
 template <> struct Avx512Config<double> {
   static constexpr int MR = 8, NR = 16;
   static constexpr index_t MC = 256, KC = 256, NC = 512;

@@ -16,11 +16,18 @@ namespace {
 
 Kernel<float> g_sgemm = generic_kernel_f32();
 Kernel<double> g_dgemm = generic_kernel_f64();
+// A second tile for products at most its NR columns wide; the same kernel where the ISA
+// has none narrower.
+Kernel<float> g_sgemm_narrow = g_sgemm;
+Kernel<double> g_dgemm_narrow = g_dgemm;
 Isa g_isa = Isa::Generic;
 
 template <typename T> const Kernel<T>& active();
 template <> const Kernel<float>& active<float>() { return g_sgemm; }
 template <> const Kernel<double>& active<double>() { return g_dgemm; }
+template <typename T> const Kernel<T>& narrow();
+template <> const Kernel<float>& narrow<float>() { return g_sgemm_narrow; }
+template <> const Kernel<double>& narrow<double>() { return g_dgemm_narrow; }
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
@@ -125,7 +132,8 @@ void gemm(T* C, index_t ldc, const T* A, index_t lda, bool trans_a, const T* B, 
     if (ep) ep->apply(ep->ctx, C, ldc, 0, 0, M, N);
     return;
   }
-  gemm_blocked(active<T>(), C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, K, accumulate, ep);
+  const Kernel<T>& k = N <= narrow<T>().NR ? narrow<T>() : active<T>();
+  gemm_blocked(k, C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, K, accumulate, ep);
 }
 
 template <typename T>
@@ -188,6 +196,11 @@ std::string select_isa() {
     g_sgemm = avx512_kernel_f32();
     g_dgemm = avx512_kernel_f64();
   }
+#endif
+  g_sgemm_narrow = g_sgemm;
+  g_dgemm_narrow = g_dgemm;
+#ifdef NNFAST_X86_KERNELS
+  if (isa == Isa::Avx512) g_sgemm_narrow = avx512_narrow_kernel_f32();
 #endif
   return err;
 }

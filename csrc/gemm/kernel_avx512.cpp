@@ -59,6 +59,43 @@ NNFAST_AVX512 void sgemm_avx512_8x32(index_t kc, const float* a, const float* b,
 #undef STORE
 }
 
+#define ROWS16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+
+// The narrow tile: 16 rows x 1 zmm vector, 16 accumulators; per step p one load of B,
+// sixteen broadcasts of A, sixteen FMAs.
+NNFAST_AVX512 void sgemm_avx512_16x16(index_t kc, const float* a, const float* b, float* c,
+                                      index_t ldc, bool accumulate) {
+#define DECL(i) __m512 c##i = _mm512_setzero_ps();
+  ROWS16(DECL)
+#undef DECL
+  for (int i = 0; i < 16; ++i) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+#define STEP(i) c##i = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c##i);
+#define K_STEP                              \
+  {                                         \
+    const __m512 b0 = _mm512_loadu_ps(b);   \
+    ROWS16(STEP)                            \
+    a += 16;                                \
+    b += 16;                                \
+  }
+  index_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    K_STEP K_STEP K_STEP K_STEP
+  }
+  for (; p < kc; ++p) K_STEP
+#undef K_STEP
+#undef STEP
+#define STORE(i)                                                        \
+  {                                                                     \
+    float* ci = c + i * ldc;                                            \
+    if (accumulate) c##i = _mm512_add_ps(_mm512_loadu_ps(ci), c##i);    \
+    _mm512_storeu_ps(ci, c##i);                                         \
+  }
+  ROWS16(STORE)
+#undef STORE
+}
+
+#undef ROWS16
+
 NNFAST_AVX512 void dgemm_avx512_8x16(index_t kc, const double* a, const double* b, double* c,
                                      index_t ldc, bool accumulate) {
 #define DECL(i) __m512d c##i##0 = _mm512_setzero_pd(), c##i##1 = _mm512_setzero_pd();
@@ -113,6 +150,14 @@ template <typename T>
 NNFAST_AVX512 void pack_b_avx512(T* dst, const T* B, index_t ldb, bool trans, index_t cols, index_t kc) {
   x86::pack_b<Avx512Config<T>::NR>(dst, B, ldb, trans, cols, kc);
 }
+template <int MR>
+NNFAST_AVX512 void pack_a_avx512_mr(float* dst, const float* A, index_t lda, bool trans, index_t rows, index_t kc) {
+  x86::pack_a<MR>(dst, A, lda, trans, rows, kc);
+}
+template <int NR>
+NNFAST_AVX512 void pack_b_avx512_nr(float* dst, const float* B, index_t ldb, bool trans, index_t cols, index_t kc) {
+  x86::pack_b<NR>(dst, B, ldb, trans, cols, kc);
+}
 template <typename T>
 NNFAST_AVX512 void tiny_avx512(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B, index_t ldb,
                                bool tb, index_t M, index_t N, index_t K, bool accumulate) {
@@ -123,6 +168,11 @@ NNFAST_AVX512 void tiny_avx512(T* C, index_t ldc, const T* A, index_t lda, bool 
 Kernel<float> avx512_kernel_f32() {
   return make_kernel<Avx512Config<float>, float>(sgemm_avx512_8x32, pack_a_avx512<float>, pack_b_avx512<float>,
       tiny_avx512<float>);
+}
+Kernel<float> avx512_narrow_kernel_f32() {
+  return make_kernel<Avx512NarrowConfig<float>, float>(
+      sgemm_avx512_16x16, pack_a_avx512_mr<Avx512NarrowConfig<float>::MR>,
+      pack_b_avx512_nr<Avx512NarrowConfig<float>::NR>, tiny_avx512<float>);
 }
 Kernel<double> avx512_kernel_f64() {
   return make_kernel<Avx512Config<double>, double>(dgemm_avx512_8x16, pack_a_avx512<double>, pack_b_avx512<double>,

@@ -50,6 +50,7 @@ Kernel<double> generic_kernel_f64();
 Kernel<float> avx2_kernel_f32();
 Kernel<double> avx2_kernel_f64();
 Kernel<float> avx512_kernel_f32();
+Kernel<float> avx512_narrow_kernel_f32();  // for N <= 16 (Avx512NarrowConfig)
 Kernel<double> avx512_kernel_f64();
 #endif
 
