@@ -470,3 +470,41 @@ def test_public_functions_accept_misaligned_arrays(dtype):
     want = nnfast.train(X, Y, Ws, bs, learning_rate=0.1, batch_size=8, epochs=2, activation="tanh")
     for g, w in zip(got[0] + got[1] + [got[2]], want[0] + want[1] + [want[2]]):
         np.testing.assert_array_equal(g, w)
+
+
+# ---------------------------------------------------------------------------------------------
+# The finiteness check of every array argument: right answer, no array-sized temporary
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_finiteness_check_finds_every_bad_value_without_a_large_temporary(dtype):
+    from nnfast._checks import all_finite
+    import tracemalloc
+
+    X = np.ones((4000, 300), dtype)
+    assert all_finite(X) and all_finite(np.asfortranarray(X)) and all_finite(X[:, ::3])
+    big = np.full((4000, 300), np.finfo(dtype).max / 4, dtype)  # finite, but the sum overflows
+    assert all_finite(big)
+    for where in [(0, 0), (1999, 150), (3999, 299)]:
+        for bad in (np.nan, np.inf, -np.inf):
+            for A in (X, big):
+                B = A.copy()
+                B[where] = bad
+                assert not all_finite(B), (where, bad)
+    both = X.copy()
+    both[5, 5], both[6, 6] = np.inf, -np.inf  # cancel in the sum to NaN: still found
+    assert not all_finite(both)
+    assert all_finite(np.float32(3.0)) and not all_finite(np.float64(np.nan))
+    assert all_finite(np.zeros((0, 3), dtype))
+    # The check allocates far less than the array (np.isfinite(X) would take X.size bytes),
+    # even when the sum overflows and the rows are checked block by block.
+    tracemalloc.start()
+    try:
+        assert all_finite(big)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < big.size // 3, peak
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        nnfast.predict(np.where(np.arange(12).reshape(4, 3) == 11, np.nan, 1.0),
+                       *nnfast.init_params([3, 2], random_state=0))
