@@ -47,6 +47,9 @@ template <typename T> struct LeakyReluOp {
   NNFAST_VMATH T grad(T a) const { return a > T(0) ? T(1) : slope; }
 };
 
+// The widest block of columns VecOps::column_sums takes.
+constexpr index_t kColumnSumWidth = 64;
+
 // The element-wise loops, one per ISA (nn/elementwise_*.cpp, chosen at import with the
 // GEMM's): A = g(Z), dZ = dA ∘ g'(A), z = g(z + b). Serial; callers split the range.
 template <typename T>
@@ -58,6 +61,8 @@ struct VecOps {
   double (*logistic_head)(T* a, const T* z, const T* y, index_t n);
   // a (rows x k) = softmax(z), returns Σ of the categorical cross-entropy (output_loss.h).
   double (*softmax_head)(T* a, const T* z, const T* y, index_t rows, index_t k);
+  // db (w) = column sums of dZ (m x w, row stride ld), w <= kColumnSumWidth (linear.h's bias_grad).
+  void (*column_sums)(T* db, const T* dZ, index_t m, index_t ld, index_t w);
 };
 template <typename T>
 const VecOps<T>& vec_ops();

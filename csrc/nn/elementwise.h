@@ -107,6 +107,21 @@ NNFAST_VMATH double softmax_head(T* a, const T* z, const T* y, index_t rows, ind
   return total;
 }
 
+// db (w) = Σ_i dZ[i * ld + j] for j < w <= kColumnSumWidth, rows added in order (the same
+// bits on every ISA and thread count), in a local block the compiler keeps in registers.
+template <typename T>
+NNFAST_VMATH void column_sums(T* db, const T* dZ, index_t m, index_t ld, index_t w) {
+  T acc[kColumnSumWidth] = {};
+  if (w == kColumnSumWidth) {
+    for (index_t i = 0; i < m; ++i)
+      for (index_t j = 0; j < kColumnSumWidth; ++j) acc[j] += dZ[i * ld + j];
+  } else {
+    for (index_t i = 0; i < m; ++i)
+      for (index_t j = 0; j < w; ++j) acc[j] += dZ[i * ld + j];
+  }
+  for (index_t j = 0; j < w; ++j) db[j] = acc[j];
+}
+
 template <typename T>
 NNFAST_VMATH void forward(T* A, const T* Z, index_t n, Act act, T slope) {
   switch (act) {
@@ -159,15 +174,21 @@ NNFAST_VMATH void bias_forward(T* z, const T* b, index_t n, Act act, T slope) {
     return detail::softmax_head(a, z, y, rows, k);                                             \
   }                                                                                            \
   template <typename T>                                                                        \
+  ATTR void NAME##_column_sums(T* db, const T* dZ, index_t m, index_t ld, index_t w) {         \
+    detail::column_sums(db, dZ, m, ld, w);                                                     \
+  }                                                                                            \
+  template <typename T>                                                                        \
   ATTR void NAME##_bias(T* z, const T* b, index_t n, Act act, T slope) {                       \
     detail::bias_forward(z, b, n, act, slope);                                                 \
   }                                                                                            \
   }                                                                                            \
   VecOps<float> NAME##_f32() {                                                                 \
     return {NAME##_forward<float>, NAME##_backward<float>, NAME##_bias<float>,                    \
-            NAME##_logistic_head<float>, NAME##_softmax_head<float>};                \
+            NAME##_logistic_head<float>, NAME##_softmax_head<float>, \
+            NAME##_column_sums<float>};                \
   }                                                                                            \
   VecOps<double> NAME##_f64() {                                                                \
     return {NAME##_forward<double>, NAME##_backward<double>, NAME##_bias<double>,                \
-            NAME##_logistic_head<double>, NAME##_softmax_head<double>};             \
+            NAME##_logistic_head<double>, NAME##_softmax_head<double>, \
+            NAME##_column_sums<double>};             \
   }

@@ -40,13 +40,12 @@ void linear_forward(T* A, const T* A_prev, const T* W, const T* b, index_t m, in
 // so the sum is the same at any thread count.
 template <typename T>
 void bias_grad(T* db, const T* dZ, index_t m, index_t n) {
-  constexpr index_t kCols = 64;
+  constexpr index_t kCols = kColumnSumWidth;
   const index_t blocks = (n + kCols - 1) / kCols;
+  const auto sums = vec_ops<T>().column_sums;
   parallel_for(blocks, m * n, [&](index_t cb) {
-    const index_t j0 = cb * kCols, j1 = std::min(n, j0 + kCols);
-    for (index_t j = j0; j < j1; ++j) db[j] = T(0);
-    for (index_t i = 0; i < m; ++i)
-      for (index_t j = j0; j < j1; ++j) db[j] += dZ[i * n + j];
+    const index_t j0 = cb * kCols;
+    sums(db + j0, dZ + j0, m, n, std::min(kCols, n - j0));
   });
 }
 
