@@ -44,9 +44,12 @@ NNFAST_TINY void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, 
       for (; p + kLanes <= K; p += kLanes)
         for (index_t l = 0; l < kLanes; ++l) part[l] += a[p + l] * B[p + l];
       for (index_t l = 0; p + l < K; ++l) part[l] += a[p + l] * B[p + l];
-      for (index_t w = kLanes / 2; w > 0; w /= 2)
-        for (index_t l = 0; l < w; ++l) part[l] += part[l + w];
-      C[i * ldc] += part[0];
+      // Halves added pairwise, written out level by level: a loop over the width compiled
+      // to a chain of scalar adds through memory, a quarter of this function's time.
+      T h8[8], h4[4];
+      for (index_t l = 0; l < 8; ++l) h8[l] = part[l] + part[l + 8];
+      for (index_t l = 0; l < 4; ++l) h4[l] = h8[l] + h8[l + 4];
+      C[i * ldc] += (h4[0] + h4[2]) + (h4[1] + h4[3]);
     }
   } else if (N == 1 && ta) {  // Aᵀ times a vector (dW of a one-unit output layer): along rows of A
     for (index_t p = 0; p < K; ++p) {
