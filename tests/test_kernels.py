@@ -58,10 +58,12 @@ def test_matmul_empty_dimensions(dtype):
 
 
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
-@pytest.mark.parametrize("m,k,n", [(37, 300, 23), (37, 300, 10), (50, 400, 16), (300, 70, 1)])
+@pytest.mark.parametrize("m,k,n", [(37, 300, 23), (37, 300, 10), (50, 400, 16), (300, 70, 1),
+                                   (9, 1000, 33), (300, 600, 40), (200, 1100, 10)])
 def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, m, k, n, dtype):
-    """The blocked kernel against the triple loop kept as oracle in csrc/gemm, accumulating into
-    C; at most 16 columns wide it takes the narrow tile where the ISA has one (AVX-512)."""
+    """The blocked kernels against the triple loop kept as oracle in csrc/gemm, accumulating
+    into C. On AVX-512 the first four shapes (without trans_b) take the unpacked kernel for
+    small products, the rest the packed one; at most 16 columns wide, the narrow tile."""
     rng = np.random.default_rng(7)
     A = rand(rng, (k, m) if trans_a else (m, k), dtype)
     B = rand(rng, (n, k) if trans_b else (k, n), dtype)

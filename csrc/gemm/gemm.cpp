@@ -25,6 +25,11 @@ Isa g_isa = Isa::Generic;
 template <typename T> const Kernel<T>& active();
 template <> const Kernel<float>& active<float>() { return g_sgemm; }
 template <> const Kernel<double>& active<double>() { return g_dgemm; }
+SupKernel<float> g_ssup{nullptr, 0, 0};
+SupKernel<double> g_dsup{nullptr, 0, 0};
+template <typename T> const SupKernel<T>& sup();
+template <> const SupKernel<float>& sup<float>() { return g_ssup; }
+template <> const SupKernel<double>& sup<double>() { return g_dsup; }
 template <typename T> const Kernel<T>& narrow();
 template <> const Kernel<float>& narrow<float>() { return g_sgemm_narrow; }
 template <> const Kernel<double>& narrow<double>() { return g_dgemm_narrow; }
@@ -119,6 +124,38 @@ void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda
   });
 }
 
+// Small products read in place (kernel_avx512_sup.cpp): tiles with the B panel outer, so
+// that it stays in L1 while the rows of A stream past, split across threads in order.
+template <typename T>
+void gemm_sup(const SupKernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, bool ta,
+              const T* B, index_t ldb, index_t M, index_t N, index_t K, bool accumulate,
+              const Epilogue<T>* ep) {
+  const index_t m_panels = ceil_div(M, k.MR), n_panels = ceil_div(N, k.NR);
+  const index_t rsa = ta ? 1 : lda, csa = ta ? lda : 1;
+  parallel_region(threads_for(2.0 * double(M) * double(N) * double(K)), [&](int t, int nth) {
+    index_t lo, hi;
+    static_range(m_panels * n_panels, t, nth, lo, hi);
+    for (index_t u = lo; u < hi; ++u) {
+      const index_t i0 = (u % m_panels) * k.MR, j0 = (u / m_panels) * k.NR;
+      const int mr = int(std::min<index_t>(k.MR, M - i0)), nr = int(std::min<index_t>(k.NR, N - j0));
+      T* c = C + i0 * ldc + j0;
+      k.tile(K, A + i0 * rsa, rsa, csa, B + j0, ldb, c, ldc, accumulate, mr, nr);
+      if (ep) ep->apply(ep->ctx, c, ldc, i0, j0, mr, nr);
+    }
+  });
+}
+
+// Whether the unpacked kernel serves this product better than packing: B must not be
+// transposed (its rows are read as vectors), and the product small enough that packing
+// cannot pay for itself. Measured on AVX-512 (float32, 1 thread): unpacked 1.1-2x faster up
+// to ~1.3 M multiply-adds (every product of the digits network), even at 4 M, slower from
+// there (784x256x128: 445 vs 332 us). Depends on the shape only, never on the thread count.
+constexpr double kSupMaxWork = 2.0e6;
+constexpr index_t kSupMaxK = 512;
+inline bool prefer_sup(index_t M, index_t N, index_t K, bool tb) {
+  return !tb && K <= kSupMaxK && double(M) * double(N) * double(K) <= kSupMaxWork;
+}
+
 }  // namespace
 
 template <typename T>
@@ -130,6 +167,10 @@ void gemm(T* C, index_t ldc, const T* A, index_t lda, bool trans_a, const T* B, 
     active<T>().tiny(C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, std::max<index_t>(K, 0),
                      accumulate);
     if (ep) ep->apply(ep->ctx, C, ldc, 0, 0, M, N);
+    return;
+  }
+  if (sup<T>().tile && prefer_sup(M, N, K, trans_b)) {
+    gemm_sup(sup<T>(), C, ldc, A, lda, trans_a, B, ldb, M, N, K, accumulate, ep);
     return;
   }
   const Kernel<T>& k = N <= narrow<T>().NR ? narrow<T>() : active<T>();
@@ -200,7 +241,13 @@ std::string select_isa() {
   g_sgemm_narrow = g_sgemm;
   g_dgemm_narrow = g_dgemm;
 #ifdef NNFAST_X86_KERNELS
-  if (isa == Isa::Avx512) g_sgemm_narrow = avx512_narrow_kernel_f32();
+  g_ssup = {nullptr, 0, 0};
+  g_dsup = {nullptr, 0, 0};
+  if (isa == Isa::Avx512) {
+    g_sgemm_narrow = avx512_narrow_kernel_f32();
+    g_ssup = avx512_sup_f32();
+    g_dsup = avx512_sup_f64();
+  }
 #endif
   return err;
 }

@@ -30,6 +30,18 @@ struct Kernel {
   index_t MC, KC, NC;
 };
 
+// The unpacked kernel for small products (kernel_avx512_sup.cpp): one tile of up to MR x NR
+// of C (= or +=) op(A) · B, with op(A)(i, p) = a[i * rsa + p * csa], B(p, j) = b[p * ldb + j],
+// read in place; mr <= MR rows and nr <= NR columns are computed and stored.
+template <typename T>
+using SupTile = void (*)(index_t kc, const T* a, index_t rsa, index_t csa, const T* b,
+                         index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr);
+template <typename T>
+struct SupKernel {
+  SupTile<T> tile;  // null where the ISA has none
+  int MR, NR;
+};
+
 // The driver's scratch for edge tiles holds the largest register tile of any ISA.
 constexpr int kMaxTile = 8 * 32;
 
@@ -51,6 +63,8 @@ Kernel<float> avx2_kernel_f32();
 Kernel<double> avx2_kernel_f64();
 Kernel<float> avx512_kernel_f32();
 Kernel<float> avx512_narrow_kernel_f32();  // for N <= 16 (Avx512NarrowConfig)
+SupKernel<float> avx512_sup_f32();
+SupKernel<double> avx512_sup_f64();
 Kernel<double> avx512_kernel_f64();
 #endif
 
