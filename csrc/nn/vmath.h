@@ -165,23 +165,25 @@ NNFAST_VMATH double vtanh(double x) {
 // made tanh most of a small network's step. Within 7 ulp (4.1e-7 relative) of the correctly
 // rounded tanh over every float (checked exhaustively against float64 tanh); at the clamp
 // |x| = 7.9053... it returns exactly ±1, like tanhf beyond it; below 4e-4 it returns x.
+struct TanhF32 {  // the coefficients, highest degree first (shared with elementwise.cpp)
+  static constexpr float kClamp = 7.90531110763549805f, kTiny = 4e-4f;
+  static constexpr float P[7] = {-2.76076847742355e-16f, 2.00018790482477e-13f,
+                                 -8.60467152213735e-11f, 5.12229709037114e-08f,
+                                 1.48572235717979e-05f,  6.37261928875436e-04f,
+                                 4.89352455891786e-03f};
+  static constexpr float Q[4] = {1.19825839466702e-06f, 1.18534705686654e-04f,
+                                 2.26843463243900e-03f, 4.89352518554385e-03f};
+};
+
 template <>
 NNFAST_VMATH float vtanh(float x) {
-  constexpr float kClamp = 7.90531110763549805f;
-  const float xc = x < -kClamp ? -kClamp : (x > kClamp ? kClamp : x);
+  using C = TanhF32;
+  const float xc = x < -C::kClamp ? -C::kClamp : (x > C::kClamp ? C::kClamp : x);
   const float s = xc * xc;
-  float p = -2.76076847742355e-16f;
-  p = p * s + 2.00018790482477e-13f;
-  p = p * s - 8.60467152213735e-11f;
-  p = p * s + 5.12229709037114e-08f;
-  p = p * s + 1.48572235717979e-05f;
-  p = p * s + 6.37261928875436e-04f;
-  p = p * s + 4.89352455891786e-03f;
-  float q = 1.19825839466702e-06f;
-  q = q * s + 1.18534705686654e-04f;
-  q = q * s + 2.26843463243900e-03f;
-  q = q * s + 4.89352518554385e-03f;
-  const float out = (x < 0 ? -x : x) < 4e-4f ? x : xc * p / q;
+  float p = C::P[0], q = C::Q[0];
+  for (int k = 1; k < 7; ++k) p = p * s + C::P[k];
+  for (int k = 1; k < 4; ++k) q = q * s + C::Q[k];
+  const float out = (x < 0 ? -x : x) < C::kTiny ? x : xc * p / q;
   return x == x ? out : x;
 }
 
