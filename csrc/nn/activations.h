@@ -56,7 +56,8 @@ template <typename T>
 struct VecOps {
   void (*forward)(T* A, const T* Z, index_t n, Act act, T slope);
   void (*backward)(T* dZ, const T* dA, const T* A, index_t n, Act act, T slope);
-  void (*bias_forward)(T* z, const T* b, index_t n, Act act, T slope);
+  // z (rows x n, row stride ldz) = g(z + b), b (n) added to every row.
+  void (*bias_forward)(T* z, index_t ldz, const T* b, index_t rows, index_t n, Act act, T slope);
   // a (n) = σ(z), returns Σ of the binary cross-entropy from logits (output_loss.h).
   double (*logistic_head)(T* a, const T* z, const T* y, index_t n);
   // a (rows x k) = softmax(z), returns Σ of the categorical cross-entropy (output_loss.h).
@@ -86,10 +87,10 @@ void activation_backward(T* dZ, const T* dA, const T* A, index_t n, Act act, T s
   parallel_chunks(n, [&](index_t lo, index_t hi) { f(dZ + lo, dA + lo, A + lo, hi - lo, act, slope); });
 }
 
-// z (n) = g(z + b) in place, one row of a layer's output.
+// z (rows x n, row stride ldz) = g(z + b) in place: a finished tile of a layer's output.
 template <typename T>
-void bias_activation_row(T* z, const T* b, index_t n, Act act, T slope) {
-  vec_ops<T>().bias_forward(z, b, n, act, slope);
+void bias_activation_tile(T* z, index_t ldz, const T* b, index_t rows, index_t n, Act act, T slope) {
+  vec_ops<T>().bias_forward(z, ldz, b, rows, n, act, slope);
 }
 
 }  // namespace nnfast::nn

@@ -54,13 +54,15 @@ __attribute__((target("avx512f"))) void avx512_tanh_forward(float* A, const floa
     _mm512_mask_storeu_ps(A + i, m, tanh16(_mm512_maskz_loadu_ps(m, Z + i)));
   }
 }
-__attribute__((target("avx512f"))) void avx512_tanh_bias(float* z, const float* b, index_t n, Act act,
-                                                         float slope) {
-  if (act != Act::Tanh) return avx512_bias<float>(z, b, n, act, slope);
-  for (index_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(n - i);
-    const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, z + i), _mm512_maskz_loadu_ps(m, b + i));
-    _mm512_mask_storeu_ps(z + i, m, tanh16(v));
+__attribute__((target("avx512f"))) void avx512_tanh_bias(float* z, index_t ldz, const float* b,
+                                                         index_t rows, index_t n, Act act, float slope) {
+  if (act != Act::Tanh) return avx512_bias<float>(z, ldz, b, rows, n, act, slope);
+  for (index_t r = 0; r < rows; ++r, z += ldz) {
+    for (index_t i = 0; i < n; i += 16) {
+      const __mmask16 m = tail_mask(n - i);
+      const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, z + i), _mm512_maskz_loadu_ps(m, b + i));
+      _mm512_mask_storeu_ps(z + i, m, tanh16(v));
+    }
   }
 }
 #undef NNFAST_AVX512_F

@@ -25,8 +25,10 @@ NNFAST_VMATH void grad(Op g, T* dZ, const T* dA, const T* A, index_t n) {
   for (; i < n; ++i) dZ[i] = dA[i] * g.grad(A[i]);
 }
 template <typename Op, typename T>
-NNFAST_VMATH void bias_map(Op g, T* __restrict z, const T* __restrict b, index_t n) {
-  for (index_t j = 0; j < n; ++j) z[j] = g(z[j] + b[j]);
+NNFAST_VMATH void bias_map(Op g, T* __restrict z, index_t ldz, const T* __restrict b,
+                           index_t rows, index_t n) {
+  for (index_t i = 0; i < rows; ++i, z += ldz)
+    for (index_t j = 0; j < n; ++j) z[j] = g(z[j] + b[j]);
 }
 
 // The sigmoid + binary cross-entropy head on n logits z with targets y: a = σ(z), and
@@ -143,13 +145,14 @@ NNFAST_VMATH void backward(T* dZ, const T* dA, const T* A, index_t n, Act act, T
   }
 }
 template <typename T>
-NNFAST_VMATH void bias_forward(T* z, const T* b, index_t n, Act act, T slope) {
+NNFAST_VMATH void bias_forward(T* z, index_t ldz, const T* b, index_t rows, index_t n, Act act,
+                               T slope) {
   switch (act) {
-    case Act::Identity: bias_map(IdentityOp<T>{slope}, z, b, n); break;
-    case Act::Logistic: bias_map(LogisticOp<T>{slope}, z, b, n); break;
-    case Act::Tanh: bias_map(TanhOp<T>{slope}, z, b, n); break;
-    case Act::Relu: bias_map(ReluOp<T>{slope}, z, b, n); break;
-    case Act::LeakyRelu: bias_map(LeakyReluOp<T>{slope}, z, b, n); break;
+    case Act::Identity: bias_map(IdentityOp<T>{slope}, z, ldz, b, rows, n); break;
+    case Act::Logistic: bias_map(LogisticOp<T>{slope}, z, ldz, b, rows, n); break;
+    case Act::Tanh: bias_map(TanhOp<T>{slope}, z, ldz, b, rows, n); break;
+    case Act::Relu: bias_map(ReluOp<T>{slope}, z, ldz, b, rows, n); break;
+    case Act::LeakyRelu: bias_map(LeakyReluOp<T>{slope}, z, ldz, b, rows, n); break;
   }
 }
 }  // namespace nnfast::nn::detail
@@ -178,8 +181,9 @@ NNFAST_VMATH void bias_forward(T* z, const T* b, index_t n, Act act, T slope) {
     detail::column_sums(db, dZ, m, ld, w);                                                     \
   }                                                                                            \
   template <typename T>                                                                        \
-  ATTR void NAME##_bias(T* z, const T* b, index_t n, Act act, T slope) {                       \
-    detail::bias_forward(z, b, n, act, slope);                                                 \
+  ATTR void NAME##_bias(T* z, index_t ldz, const T* b, index_t rows, index_t n, Act act,      \
+                        T slope) {                                                             \
+    detail::bias_forward(z, ldz, b, rows, n, act, slope);                                      \
   }                                                                                            \
   }                                                                                            \
   VecOps<float> NAME##_f32() {                                                                 \

@@ -23,7 +23,7 @@ template <typename T>
 void bias_act_tile(const void* ctx, T* tile, index_t ldc, index_t, index_t c0, index_t rows,
                    index_t cols) {
   const auto& e = *static_cast<const BiasAct<T>*>(ctx);
-  for (index_t i = 0; i < rows; ++i) bias_activation_row(tile + i * ldc, e.b + c0, cols, e.act, e.slope);
+  bias_activation_tile(tile, ldc, e.b + c0, rows, cols, e.act, e.slope);
 }
 
 // A (m x n_out) = g(A_prev (m x n_in) · W (n_in x n_out) + b (n_out)), the bias and
