@@ -50,7 +50,7 @@ template <typename T> struct LeakyReluOp {
 // The widest block of columns VecOps::column_sums takes.
 constexpr index_t kColumnSumWidth = 64;
 
-// The element-wise loops, one per ISA (nn/elementwise_*.cpp, chosen at import with the
+// The element-wise loops, one per ISA (nn/elementwise.cpp, chosen at import with the
 // GEMM's): A = g(Z), dZ = dA ∘ g'(A), z = g(z + b). Serial; callers split the range.
 template <typename T>
 struct VecOps {
