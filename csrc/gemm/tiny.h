@@ -52,14 +52,22 @@ NNFAST_TINY void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, 
       C[i * ldc] += (h4[0] + h4[2]) + (h4[1] + h4[3]);
     }
   } else if (N == 1 && ta) {  // Aᵀ times a vector (dW of a one-unit output layer): along rows of A
-    for (index_t p = 0; p < K; ++p) {
+    index_t p = 0;
+    if (ldc == 1) {
+      // A contiguous C: four rows of A per pass, summed before they reach C, so that C is
+      // read and written a quarter as often (each pass waits on the last one's store).
+      for (; p + 4 <= K; p += 4) {
+        const T* a = A + p * lda;
+        const T b0 = B[tb ? p : p * ldb], b1 = B[tb ? p + 1 : (p + 1) * ldb];
+        const T b2 = B[tb ? p + 2 : (p + 2) * ldb], b3 = B[tb ? p + 3 : (p + 3) * ldb];
+        for (index_t i = 0; i < M; ++i)
+          C[i] += (a[i] * b0 + a[lda + i] * b1) + (a[2 * lda + i] * b2 + a[3 * lda + i] * b3);
+      }
+    }
+    for (; p < K; ++p) {
       const T b = B[tb ? p : p * ldb];
       const T* a = A + p * lda;
-      if (ldc == 1) {  // a column vector C: contiguous, so this vectorises
-        for (index_t i = 0; i < M; ++i) C[i] += a[i] * b;
-      } else {
-        for (index_t i = 0; i < M; ++i) C[i * ldc] += a[i] * b;
-      }
+      for (index_t i = 0; i < M; ++i) C[i * ldc] += a[i] * b;
     }
   } else if (tb) {  // op(B)(p, j) = B[j * ldb + p]: dot products along p
     for (index_t i = 0; i < M; ++i)
