@@ -24,7 +24,9 @@ namespace {
 #define NNFAST_AVX512_F __attribute__((target("avx512f"), always_inline)) inline
 NNFAST_AVX512_F __m512 tanh16(__m512 x) {
   using C = TanhF32;
-  const __m512 xc = _mm512_max_ps(_mm512_set1_ps(-C::kClamp), _mm512_min_ps(x, _mm512_set1_ps(C::kClamp)));
+  // No clamp of x: beyond kClamp the result is overwritten with ±1 below (even inf or NaN
+  // from the polynomials there).
+  const __m512 xc = x;
   const __m512 s = _mm512_mul_ps(xc, xc);
   __m512 p = _mm512_set1_ps(C::P[0]), q = _mm512_set1_ps(C::Q[0]);
   for (int k = 1; k < 7; ++k) p = _mm512_fmadd_ps(p, s, _mm512_set1_ps(C::P[k]));
