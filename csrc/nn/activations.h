@@ -64,6 +64,9 @@ struct VecOps {
   double (*softmax_head)(T* a, const T* z, const T* y, index_t rows, index_t k);
   // db (w) = column sums of dZ (m x w, row stride ld), w <= kColumnSumWidth (linear.h's bias_grad).
   void (*column_sums)(T* db, const T* dZ, index_t m, index_t ld, index_t w);
+  // dZ (rows x n, row stride ldz) ∘= g'(A) (row stride lda), in place.
+  void (*backward_tile)(T* dZ, index_t ldz, const T* A, index_t lda, index_t rows, index_t n,
+                        Act act, T slope);
 };
 template <typename T>
 const VecOps<T>& vec_ops();

@@ -144,6 +144,13 @@ NNFAST_VMATH void backward(T* dZ, const T* dA, const T* A, index_t n, Act act, T
     case Act::LeakyRelu: grad(LeakyReluOp<T>{slope}, dZ, dA, A, n); break;
   }
 }
+// dZ (rows x n, row stride ldz) ∘= g'(A) (row stride lda), in place: the backward
+// epilogue of dA = dZ_next · Wᵀ on a finished tile.
+template <typename T>
+NNFAST_VMATH void backward_tile(T* dZ, index_t ldz, const T* A, index_t lda, index_t rows,
+                                index_t n, Act act, T slope) {
+  for (index_t i = 0; i < rows; ++i) backward(dZ + i * ldz, dZ + i * ldz, A + i * lda, n, act, slope);
+}
 template <typename T>
 NNFAST_VMATH void bias_forward(T* z, index_t ldz, const T* b, index_t rows, index_t n, Act act,
                                T slope) {
@@ -177,6 +184,11 @@ NNFAST_VMATH void bias_forward(T* z, index_t ldz, const T* b, index_t rows, inde
     return detail::softmax_head(a, z, y, rows, k);                                             \
   }                                                                                            \
   template <typename T>                                                                        \
+  ATTR void NAME##_backward_tile(T* dZ, index_t ldz, const T* A, index_t lda, index_t rows,    \
+                                 index_t n, Act act, T slope) {                                \
+    detail::backward_tile(dZ, ldz, A, lda, rows, n, act, slope);                               \
+  }                                                                                            \
+  template <typename T>                                                                        \
   ATTR void NAME##_column_sums(T* db, const T* dZ, index_t m, index_t ld, index_t w) {         \
     detail::column_sums(db, dZ, m, ld, w);                                                     \
   }                                                                                            \
@@ -187,12 +199,12 @@ NNFAST_VMATH void bias_forward(T* z, index_t ldz, const T* b, index_t rows, inde
   }                                                                                            \
   }                                                                                            \
   VecOps<float> NAME##_f32() {                                                                 \
-    return {NAME##_forward<float>, NAME##_backward<float>, NAME##_bias<float>,                    \
-            NAME##_logistic_head<float>, NAME##_softmax_head<float>, \
-            NAME##_column_sums<float>};                \
+    return {NAME##_forward<float>,      NAME##_backward<float>,      NAME##_bias<float>,       \
+            NAME##_logistic_head<float>, NAME##_softmax_head<float>, NAME##_column_sums<float>, \
+            NAME##_backward_tile<float>};                                                      \
   }                                                                                            \
   VecOps<double> NAME##_f64() {                                                                \
-    return {NAME##_forward<double>, NAME##_backward<double>, NAME##_bias<double>,                \
-            NAME##_logistic_head<double>, NAME##_softmax_head<double>, \
-            NAME##_column_sums<double>};             \
+    return {NAME##_forward<double>,      NAME##_backward<double>,      NAME##_bias<double>,    \
+            NAME##_logistic_head<double>, NAME##_softmax_head<double>, NAME##_column_sums<double>, \
+            NAME##_backward_tile<double>};                                                     \
   }

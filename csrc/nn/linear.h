@@ -49,12 +49,37 @@ void bias_grad(T* db, const T* dZ, index_t m, index_t n) {
   });
 }
 
-// dA_prev (m x n_in) = dZ · Wᵀ (skipped when null: the first layer needs no dX);
+// The backward epilogue: each finished tile of dA_prev times g'(A_prev), so that the
+// product leaves dZ_prev = dA_prev ∘ g'(A_prev) (slide 30) without another pass over it.
+template <typename T>
+struct ActGrad {
+  const T* A;  // A_prev, m x lda
+  index_t lda;
+  Act act;
+  T slope;
+};
+
+template <typename T>
+void act_grad_tile(const void* ctx, T* tile, index_t ldc, index_t r0, index_t c0, index_t rows,
+                   index_t cols) {
+  const auto& e = *static_cast<const ActGrad<T>*>(ctx);
+  vec_ops<T>().backward_tile(tile, ldc, e.A + r0 * e.lda + c0, e.lda, rows, cols, e.act, e.slope);
+}
+
+// dA_prev (m x n_in) = dZ · Wᵀ (skipped when null: the first layer needs no dX), times
+// g'(A_prev) element-wise when act_prev is given (then it holds dZ_prev);
 // dW (n_in x n_out) = A_prevᵀ · dZ; db (n_out) = Σ_rows dZ.
 template <typename T>
 void linear_backward(T* dA_prev, T* dW, T* db, const T* dZ, const T* A_prev, const T* W,
-                     index_t m, index_t n_in, index_t n_out) {
-  if (dA_prev) gemm::gemm(dA_prev, n_in, dZ, n_out, false, W, n_out, true, m, n_in, n_out, false);
+                     index_t m, index_t n_in, index_t n_out, const Act* act_prev = nullptr,
+                     T slope = T(0)) {
+  if (dA_prev) {
+    const ActGrad<T> ctx{A_prev, n_in, act_prev ? *act_prev : Act::Identity, slope};
+    const gemm::Epilogue<T> ep{&act_grad_tile<T>, &ctx};
+    const bool fuse = act_prev && *act_prev != Act::Identity;
+    gemm::gemm(dA_prev, n_in, dZ, n_out, false, W, n_out, true, m, n_in, n_out, false,
+               fuse ? &ep : nullptr);
+  }
   gemm::gemm(dW, n_out, A_prev, n_in, true, dZ, n_out, false, n_in, n_out, m, false);
   bias_grad(db, dZ, m, n_out);
 }

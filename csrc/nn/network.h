@@ -114,15 +114,15 @@ void backprop(const Network<T>& net, const std::vector<T*>& As, const T* X, T* d
   for (index_t l = net.layers() - 1; l >= 0; --l) {
     const index_t n_in = net.sizes[l], n_out = net.sizes[l + 1];
     const T* A_prev = l > 0 ? As[l - 1] : X;
-    linear_backward(l > 0 ? dA : nullptr, dWs[l], dbs[l], dZ, A_prev, net.W[l], m, n_in, n_out);
+    // For l > 0 the product leaves dZ[l-1] = dA[l-1] ∘ g'(A[l-1]) (the activation's
+    // derivative in its epilogue).
+    linear_backward(l > 0 ? dA : nullptr, dWs[l], dbs[l], dZ, A_prev, net.W[l], m, n_in, n_out,
+                    &net.act, net.slope);
     if (alpha > 0) {
       for (index_t i = 0; i < n_in * n_out; ++i) dWs[l][i] += decay * net.W[l][i];
     }
     on_layer(l);
-    if (l > 0) {
-      activation_backward(dA, dA, As[l - 1], m * n_in, net.act, net.slope);
-      std::swap(dZ, dA);
-    }
+    if (l > 0) std::swap(dZ, dA);
   }
 }
 
