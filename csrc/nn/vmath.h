@@ -127,12 +127,6 @@ NNFAST_VMATH T vlog1p_unit(T e) {
   return vlog_pos(u) - ((u - T(1)) - e) / u;
 }
 
-// tanh(x) = sign(x) u / (u + 2), u = e^(2|x|) - 1, with |x| clamped at 20 (tanh = 1 in
-// float64 from 19.1 on). u comes from vexpm1, accurate near 0 too, so one formula serves
-// the whole range with a single division (the Cephes-style split needed two).
-template <typename T>
-NNFAST_VMATH T vtanh(T x);
-
 // e^x - 1 for |x| <= 40 without cancellation near 0: x = n ln2 + r, |r| <= ln2 / 2,
 // e^x - 1 = 2^n (e^r - 1) + (2^n - 1), where 2^n - 1 is exact and e^r - 1 = r (1 + r/2 +
 // r²/6 + ...) by Horner on the Taylor series (degree 13, as vexp).
@@ -151,6 +145,13 @@ NNFAST_VMATH double vexpm1(double x) {
   return scale * (r * p) + (scale - 1.0);
 }
 
+// tanh, per precision below.
+template <typename T>
+NNFAST_VMATH T vtanh(T x);
+
+// float64: tanh(x) = sign(x) u / (u + 2), u = e^(2|x|) - 1, with |x| clamped at 20 (tanh = 1
+// in float64 from 19.1 on). u comes from vexpm1, accurate near 0 too, so one formula serves
+// the whole range with a single division (the Cephes-style split needed two).
 template <>
 NNFAST_VMATH double vtanh(double x) {
   const double a = x < 0 ? -x : x;
