@@ -142,20 +142,12 @@ NNFAST_AVX512 void dgemm_avx512_8x16(index_t kc, const double* a, const double* 
 #undef ROWS
 
 namespace {
-template <typename T>
+template <typename T, int MR>
 NNFAST_AVX512 void pack_a_avx512(T* dst, const T* A, index_t lda, bool trans, index_t rows, index_t kc) {
-  x86::pack_a<Avx512Config<T>::MR>(dst, A, lda, trans, rows, kc);
-}
-template <typename T>
-NNFAST_AVX512 void pack_b_avx512(T* dst, const T* B, index_t ldb, bool trans, index_t cols, index_t kc) {
-  x86::pack_b<Avx512Config<T>::NR>(dst, B, ldb, trans, cols, kc);
-}
-template <int MR>
-NNFAST_AVX512 void pack_a_avx512_mr(float* dst, const float* A, index_t lda, bool trans, index_t rows, index_t kc) {
   x86::pack_a<MR>(dst, A, lda, trans, rows, kc);
 }
-template <int NR>
-NNFAST_AVX512 void pack_b_avx512_nr(float* dst, const float* B, index_t ldb, bool trans, index_t cols, index_t kc) {
+template <typename T, int NR>
+NNFAST_AVX512 void pack_b_avx512(T* dst, const T* B, index_t ldb, bool trans, index_t cols, index_t kc) {
   x86::pack_b<NR>(dst, B, ldb, trans, cols, kc);
 }
 template <typename T>
@@ -163,21 +155,20 @@ NNFAST_AVX512 void tiny_avx512(T* C, index_t ldc, const T* A, index_t lda, bool 
                                bool tb, index_t M, index_t N, index_t K, bool accumulate) {
   detail::gemm_tiny(C, ldc, A, lda, ta, B, ldb, tb, M, N, K, accumulate);
 }
+
+// Each kernel with the packing and tiny loops of its ISA, packing to its own tile.
+template <typename Cfg, typename T>
+Kernel<T> avx512_kernel(MicroKernel<T> micro) {
+  return make_kernel<Cfg, T>(micro, pack_a_avx512<T, Cfg::MR>, pack_b_avx512<T, Cfg::NR>,
+                             tiny_avx512<T>);
+}
 }  // namespace
 
-Kernel<float> avx512_kernel_f32() {
-  return make_kernel<Avx512Config<float>, float>(sgemm_avx512_8x32, pack_a_avx512<float>, pack_b_avx512<float>,
-      tiny_avx512<float>);
-}
+Kernel<float> avx512_kernel_f32() { return avx512_kernel<Avx512Config<float>>(sgemm_avx512_8x32); }
 Kernel<float> avx512_narrow_kernel_f32() {
-  return make_kernel<Avx512NarrowConfig<float>, float>(
-      sgemm_avx512_16x16, pack_a_avx512_mr<Avx512NarrowConfig<float>::MR>,
-      pack_b_avx512_nr<Avx512NarrowConfig<float>::NR>, tiny_avx512<float>);
+  return avx512_kernel<Avx512NarrowConfig<float>>(sgemm_avx512_16x16);
 }
-Kernel<double> avx512_kernel_f64() {
-  return make_kernel<Avx512Config<double>, double>(dgemm_avx512_8x16, pack_a_avx512<double>, pack_b_avx512<double>,
-      tiny_avx512<double>);
-}
+Kernel<double> avx512_kernel_f64() { return avx512_kernel<Avx512Config<double>>(dgemm_avx512_8x16); }
 
 }  // namespace nnfast::gemm
 #endif
