@@ -25,19 +25,7 @@ import numpy as np
 import pytest
 
 import nnfast
-
-
-def _problem(seed, sizes, m, dtype, head):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((m, sizes[0])).astype(dtype)
-    k = sizes[-1]
-    if head == "softmax":
-        Y = np.eye(k, dtype=dtype)[rng.integers(0, k, m)]
-    elif head == "logistic":
-        Y = rng.integers(0, 2, (m, k)).astype(dtype)
-    else:
-        Y = (0.5 * X[:, :k]).astype(dtype)
-    return X, Y
+from conftest import training_problem
 
 
 # Models of different shapes, dtypes and heads; the big ones are large enough that each call
@@ -52,7 +40,7 @@ MODELS = [
 
 
 def _train_and_predict(spec, epochs=4):
-    X, Y = _problem(spec["seed"], spec["sizes"], spec["m"], spec["dtype"], spec["head"])
+    X, Y = training_problem(spec["sizes"], spec["head"], spec["dtype"], spec["m"], spec["seed"])
     Ws, bs = nnfast.init_params(spec["sizes"], spec["act"], random_state=spec["seed"],
                                 dtype=spec["dtype"])
     order = np.stack([np.random.RandomState(e).permutation(spec["m"]) for e in range(epochs)])

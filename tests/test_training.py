@@ -10,6 +10,7 @@ import pytest
 
 import nnfast
 import nnfast.reference as ref
+from conftest import training_problem
 
 # After many steps the two implementations' rounding differences grow a little.
 TRAIN_RTOL = {np.float64: 1e-9, np.float32: 2e-4}
@@ -24,24 +25,9 @@ CONFIGS = [
 ]
 
 
-def _problem(sizes, head, dtype, m=101, seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((m, sizes[0])).astype(dtype)
-    k = sizes[-1]
-    if head == "softmax":
-        Y = np.eye(k, dtype=dtype)[rng.integers(0, k, m)]
-    elif head == "logistic":
-        Y = rng.integers(0, 2, (m, k)).astype(dtype)
-    elif head == "exp":
-        Y = rng.poisson(np.exp(0.3 * X[:, :k])).astype(dtype)
-    else:
-        Y = (X[:, :k] * 0.5 + 0.1 * rng.standard_normal((m, k))).astype(dtype)
-    return X, Y
-
-
 @pytest.mark.parametrize("sizes,activation,head,alpha,batch", CONFIGS)
 def test_training_run_matches_reference(sizes, activation, head, alpha, batch, dtype):
-    X, Y = _problem(sizes, head, dtype)
+    X, Y = training_problem(sizes, head, dtype)
     Ws, bs = ref.init_params(sizes, activation, random_state=3, dtype=dtype)
     epochs = 25
     order = np.stack([np.random.RandomState(e).permutation(len(X)) for e in range(epochs)])
@@ -60,7 +46,7 @@ def test_training_run_matches_reference(sizes, activation, head, alpha, batch, d
 
 
 def test_training_with_sample_weights_matches_reference(dtype):
-    X, Y = _problem([8, 16, 5], "softmax", dtype)
+    X, Y = training_problem([8, 16, 5], "softmax", dtype)
     Ws, bs = ref.init_params([8, 16, 5], "tanh", random_state=0, dtype=dtype)
     w = np.random.default_rng(2).uniform(0.1, 3.0, len(X))
     order = np.random.RandomState(0).permutation(len(X))
@@ -79,7 +65,7 @@ def test_training_with_sample_weights_matches_reference(dtype):
 
 
 def test_training_without_order_and_single_order_row(dtype):
-    X, Y = _problem([8, 16, 5], "softmax", dtype)
+    X, Y = training_problem([8, 16, 5], "softmax", dtype)
     Ws, bs = ref.init_params([8, 16, 5], "relu", random_state=0, dtype=dtype)
     perm = np.random.RandomState(1).permutation(len(X))[:60]  # a subset, reused every epoch
     for order in (None, perm):
@@ -91,7 +77,7 @@ def test_training_without_order_and_single_order_row(dtype):
 
 
 def test_train_leaves_inputs_untouched():
-    X, Y = _problem([8, 6, 3], "softmax", np.float64)
+    X, Y = training_problem([8, 6, 3], "softmax", np.float64)
     Ws, bs = ref.init_params([8, 6, 3], "relu", random_state=0)
     copies = [a.copy() for a in [X, Y] + Ws + bs]
     nnfast.train(X, Y, Ws, bs, learning_rate=0.5, batch_size=10, epochs=3)
