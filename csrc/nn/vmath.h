@@ -47,6 +47,22 @@ NNFAST_VMATH T pow2i(typename ExpTraits<T>::Bits k) {
   return out;
 }
 
+// x = n ln2 + r with |r| <= ln2 / 2 and the integer n (returned in ni): n = round(x / ln2)
+// by the add-a-magic-constant trick, so the integer also sits in the low bits of t and no
+// float-to-integer conversion is needed (SSE2 has none for 64 bits); ln2 in two parts.
+template <typename T>
+NNFAST_VMATH T reduce_ln2(T x, typename ExpTraits<T>::Bits& ni) {
+  using E = ExpTraits<T>;
+  const T t = x * T(1.4426950408889634) + E::kRound;
+  const T n = t - E::kRound;
+  typename E::Bits tb, rb;
+  const T round_const = E::kRound;
+  std::memcpy(&tb, &t, sizeof(T));
+  std::memcpy(&rb, &round_const, sizeof(T));
+  ni = tb - rb;
+  return (x - n * E::kLn2Hi) - n * E::kLn2Lo;
+}
+
 template <typename T>
 NNFAST_VMATH T vexp(T x) {
   using E = ExpTraits<T>;
@@ -54,16 +70,8 @@ NNFAST_VMATH T vexp(T x) {
   // Clamp (NaN to 0 so the integer conversion below stays defined; restored at the end).
   T xc = x == x ? x : T(0);
   xc = xc < E::kLo ? E::kLo : (xc > E::kHi ? E::kHi : xc);
-  // n = round(x / ln2) by the add-a-magic-constant trick: the integer n then also sits in
-  // the low bits of t, so no float-to-integer conversion (which SSE2 lacks for 64 bits).
-  const T t = xc * T(1.4426950408889634) + E::kRound;
-  const T n = t - E::kRound;
-  const T r = (xc - n * E::kLn2Hi) - n * E::kLn2Lo;
-  Bits tb, rb;
-  const T round_const = E::kRound;
-  std::memcpy(&tb, &t, sizeof(T));
-  std::memcpy(&rb, &round_const, sizeof(T));
-  const Bits ni = tb - rb;
+  Bits ni;
+  const T r = reduce_ln2(xc, ni);
   // e^r by Horner on the Taylor series, coefficients 1/k!.
   T p = T(kInvFact[E::kDegree]);
   for (int k = E::kDegree - 1; k >= 0; --k) p = p * r + T(kInvFact[k]);
@@ -98,7 +106,7 @@ NNFAST_VMATH T vlog_pos(T x) {
   T m;
   std::memcpy(&m, &mbits, sizeof(T));
   // The exponent as a float without an integer conversion (SSE2 has none for 64 bits):
-  // added to the bits of kRound, as vexp takes it out.
+  // added to the bits of kRound, as reduce_ln2 takes it out.
   const T round_const = E::kRound;
   Bits rb;
   std::memcpy(&rb, &round_const, sizeof(T));
@@ -131,15 +139,9 @@ NNFAST_VMATH T vlog1p_unit(T e) {
 // e^x - 1 = 2^n (e^r - 1) + (2^n - 1), where 2^n - 1 is exact and e^r - 1 = r (1 + r/2 +
 // r²/6 + ...) by Horner on the Taylor series (degree 13, as vexp).
 NNFAST_VMATH double vexpm1(double x) {
-  using E = ExpTraits<double>;
-  const double t = x * 1.4426950408889634 + E::kRound;
-  const double n = t - E::kRound;
-  const double r = (x - n * E::kLn2Hi) - n * E::kLn2Lo;
-  std::int64_t tb, rb;
-  const double round_const = E::kRound;
-  std::memcpy(&tb, &t, sizeof(double));
-  std::memcpy(&rb, &round_const, sizeof(double));
-  const double scale = pow2i<double>(tb - rb);
+  std::int64_t ni;
+  const double r = reduce_ln2(x, ni);
+  const double scale = pow2i<double>(ni);
   double p = kInvFact[13];
   for (int k = 12; k >= 1; --k) p = p * r + kInvFact[k];
   return scale * (r * p) + (scale - 1.0);
