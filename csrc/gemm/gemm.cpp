@@ -14,25 +14,20 @@ namespace nnfast::gemm {
 
 namespace {
 
-Kernel<float> g_sgemm = generic_kernel_f32();
-Kernel<double> g_dgemm = generic_kernel_f64();
-// A second tile for products at most its NR columns wide; the same kernel where the ISA
-// has none narrower.
-Kernel<float> g_sgemm_narrow = g_sgemm;
-Kernel<double> g_dgemm_narrow = g_dgemm;
+// The kernels of the active ISA for one dtype, chosen by select_isa().
+template <typename T>
+struct KernelSet {
+  Kernel<T> main;
+  Kernel<T> narrow;    // for products at most narrow.NR columns wide (main where none narrower)
+  SupKernel<T> sup{};  // small products read in place (null tile where the ISA has none)
+};
+KernelSet<float> g_f32{generic_kernel_f32(), generic_kernel_f32()};
+KernelSet<double> g_f64{generic_kernel_f64(), generic_kernel_f64()};
 Isa g_isa = Isa::Generic;
 
-template <typename T> const Kernel<T>& active();
-template <> const Kernel<float>& active<float>() { return g_sgemm; }
-template <> const Kernel<double>& active<double>() { return g_dgemm; }
-SupKernel<float> g_ssup{nullptr, 0, 0};
-SupKernel<double> g_dsup{nullptr, 0, 0};
-template <typename T> const SupKernel<T>& sup();
-template <> const SupKernel<float>& sup<float>() { return g_ssup; }
-template <> const SupKernel<double>& sup<double>() { return g_dsup; }
-template <typename T> const Kernel<T>& narrow();
-template <> const Kernel<float>& narrow<float>() { return g_sgemm_narrow; }
-template <> const Kernel<double>& narrow<double>() { return g_dgemm_narrow; }
+template <typename T> const KernelSet<T>& kernels();
+template <> const KernelSet<float>& kernels<float>() { return g_f32; }
+template <> const KernelSet<double>& kernels<double>() { return g_f64; }
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
@@ -163,17 +158,18 @@ void gemm(T* C, index_t ldc, const T* A, index_t lda, bool trans_a, const T* B, 
           bool trans_b, index_t M, index_t N, index_t K, bool accumulate,
           const Epilogue<T>* ep) {
   if (M <= 0 || N <= 0) return;
+  const KernelSet<T>& ks = kernels<T>();
   if (K <= 0 || double(M) * double(N) * double(K) <= kTinyWork) {
-    active<T>().tiny(C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, std::max<index_t>(K, 0),
-                     accumulate);
+    ks.main.tiny(C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, std::max<index_t>(K, 0),
+                 accumulate);
     if (ep) ep->apply(ep->ctx, C, ldc, 0, 0, M, N);
     return;
   }
-  if (sup<T>().tile && prefer_sup(M, N, K, trans_b)) {
-    gemm_sup(sup<T>(), C, ldc, A, lda, trans_a, B, ldb, M, N, K, accumulate, ep);
+  if (ks.sup.tile && prefer_sup(M, N, K, trans_b)) {
+    gemm_sup(ks.sup, C, ldc, A, lda, trans_a, B, ldb, M, N, K, accumulate, ep);
     return;
   }
-  const Kernel<T>& k = N <= narrow<T>().NR ? narrow<T>() : active<T>();
+  const Kernel<T>& k = N <= ks.narrow.NR ? ks.narrow : ks.main;
   gemm_blocked(k, C, ldc, A, lda, trans_a, B, ldb, trans_b, M, N, K, accumulate, ep);
 }
 
@@ -227,26 +223,15 @@ std::string select_isa() {
     if (!known) err = std::string("NNFAST_GEMM_ISA must be generic, avx2 or avx512; got ") + want;
   }
   g_isa = isa;
-  g_sgemm = generic_kernel_f32();
-  g_dgemm = generic_kernel_f64();
+  g_f32 = {generic_kernel_f32(), generic_kernel_f32()};
+  g_f64 = {generic_kernel_f64(), generic_kernel_f64()};
 #ifdef NNFAST_X86_KERNELS
   if (isa == Isa::Avx2) {
-    g_sgemm = avx2_kernel_f32();
-    g_dgemm = avx2_kernel_f64();
+    g_f32 = {avx2_kernel_f32(), avx2_kernel_f32()};
+    g_f64 = {avx2_kernel_f64(), avx2_kernel_f64()};
   } else if (isa == Isa::Avx512) {
-    g_sgemm = avx512_kernel_f32();
-    g_dgemm = avx512_kernel_f64();
-  }
-#endif
-  g_sgemm_narrow = g_sgemm;
-  g_dgemm_narrow = g_dgemm;
-#ifdef NNFAST_X86_KERNELS
-  g_ssup = {nullptr, 0, 0};
-  g_dsup = {nullptr, 0, 0};
-  if (isa == Isa::Avx512) {
-    g_sgemm_narrow = avx512_narrow_kernel_f32();
-    g_ssup = avx512_sup_f32();
-    g_dsup = avx512_sup_f64();
+    g_f32 = {avx512_kernel_f32(), avx512_narrow_kernel_f32(), avx512_sup_f32()};
+    g_f64 = {avx512_kernel_f64(), avx512_kernel_f64(), avx512_sup_f64()};
   }
 #endif
   return err;
