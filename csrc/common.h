@@ -83,17 +83,6 @@ inline void parallel_region(int threads, F&& body) {
   body(0, 1);
 }
 
-// A barrier among the threads of a parallel_region (nothing to wait for when alone).
-inline void barrier(int n_threads) {
-#ifdef _OPENMP
-  if (n_threads > 1) {
-#pragma omp barrier
-  }
-#else
-  (void)n_threads;
-#endif
-}
-
 // The block [begin, end) of [0, n) that thread t of nt owns: contiguous, in thread order.
 inline void static_range(index_t n, int t, int nt, index_t& begin, index_t& end) {
   const index_t q = n / nt, r = n % nt;

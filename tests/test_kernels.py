@@ -76,6 +76,26 @@ def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, m, k, n, dtype):
     assert_close(blocked, C0 + ref.matmul(A, B, trans_a, trans_b), dtype, scale=scale)
 
 
+@pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
+@pytest.mark.parametrize("m,k,n", [(260, 700, 300), (130, 300, 2050), (1030, 520, 70)])
+def test_blocked_gemm_is_bitwise_identical_at_any_thread_count(trans_a, trans_b, m, k, n, dtype):
+    """Each thread multiplies its own block of C, and the K blocks depend on K alone, so the
+    grid the threads form (here 1, 2, 3, 7 and 16 of them) never changes a bit of C."""
+    rng = np.random.default_rng(11)
+    A = rand(rng, (k, m) if trans_a else (m, k), dtype)
+    B = rand(rng, (n, k) if trans_b else (k, n), dtype)
+    before = _core.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2, 3, 7, 16):
+            _core.set_num_threads(threads)
+            results.append(nnfast.matmul(A, B, trans_a, trans_b))
+    finally:
+        _core.set_num_threads(before)
+    for C in results[1:]:
+        np.testing.assert_array_equal(C, results[0])
+
+
 @pytest.mark.parametrize("shape", [(64, 1, 64), (13, 1, 37), (64, 64, 1), (3, 1, 1), (40, 7, 9)])
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
 def test_tiny_gemm_paths_match_naive_oracle(shape, trans_a, trans_b, dtype):

@@ -1,6 +1,6 @@
 // The blocked, OpenMP-parallel matrix product (BLIS loop order: jc over NC, pc over KC,
-// ic over MC, then the grid of microtiles, which the threads share), plus a direct loop
-// for products too small to repay packing.
+// ic over MC, then the microtiles; each thread runs these loops on its own block of C),
+// an unpacked kernel for small products, and a direct loop for tiny ones.
 #include "gemm/gemm.h"
 
 #include <algorithm>
@@ -31,8 +31,7 @@ template <> const KernelSet<double>& kernels<double>() { return g_f64; }
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
-// Packed panels, owned by the calling thread and reused across calls: a training run does
-// not allocate per product. (Each Python thread that calls in gets its own.)
+// Aligned scratch in a buffer that grows as needed and is kept (thread-local at its uses).
 template <typename T>
 T* scratch(std::vector<T>& buf, index_t n) {
   // 64 extra elements so the start can be aligned to a cache line.
@@ -45,61 +44,40 @@ T* scratch(std::vector<T>& buf, index_t n) {
 // the packing would cost more than the arithmetic.
 constexpr double kTinyWork = 16384;
 
+// Rows [r0, r1) and columns [c0, c1) of C by the serial BLIS loops, with this thread's own
+// packed panels (reused across calls: a training run does not allocate per product).
 template <typename T>
-void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, bool ta,
-                  const T* B, index_t ldb, bool tb, index_t M, index_t N, index_t K,
-                  bool accumulate, const Epilogue<T>* ep) {
-  const Kernel<T>& bl = k;
-  const int MR = bl.MR, NR = bl.NR;
-  const index_t mc_max = std::min(bl.MC, ceil_div(M, MR) * MR);
-  const index_t nc_max = std::min(bl.NC, ceil_div(N, NR) * NR);
-  // K blocks of equal size (784 = 4 x 196, not 3 x 256 + 16): a short last block would
-  // pay the C tile's load and store for a few steps of work.
-  const index_t KC = ceil_div(K, ceil_div(K, bl.KC));
-  const index_t kc_max = KC;
+void gemm_block(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, bool ta,
+                const T* B, index_t ldb, bool tb, index_t r0, index_t r1, index_t c0,
+                index_t c1, index_t K, index_t KC, bool accumulate, const Epilogue<T>* ep) {
+  const int MR = k.MR, NR = k.NR;
   thread_local std::vector<T> a_buf, b_buf;
-  T* ap = scratch(a_buf, mc_max * kc_max);
-  T* bp = scratch(b_buf, nc_max * kc_max);
-  const int nt = threads_for(2.0 * double(M) * double(N) * double(K));
-
-  parallel_region(nt, [&](int t, int nth) {
-    index_t lo, hi;
-    for (index_t jc = 0; jc < N; jc += bl.NC) {
-      const index_t nc = std::min(bl.NC, N - jc);
-      const index_t n_panels = ceil_div(nc, NR);
-      for (index_t pc = 0; pc < K; pc += KC) {
-        const index_t kc = std::min(KC, K - pc);
-        const bool acc = pc > 0 || accumulate;  // later K blocks add onto the first
-        const bool last_k = pc + kc == K;
-        static_range(n_panels, t, nth, lo, hi);
-        for (index_t jp = lo; jp < hi; ++jp) {
-          const index_t j0 = jc + jp * NR;
-          const T* src = tb ? B + j0 * ldb + pc : B + pc * ldb + j0;
-          k.pack_b(bp + jp * NR * kc, src, ldb, tb, std::min<index_t>(NR, N - j0), kc);
+  T* ap = scratch(a_buf, std::min(k.MC, ceil_div(r1 - r0, MR) * MR) * KC);
+  T* bp = scratch(b_buf, std::min(k.NC, ceil_div(c1 - c0, NR) * NR) * KC);
+  for (index_t jc = c0; jc < c1; jc += k.NC) {
+    const index_t nc = std::min(k.NC, c1 - jc), n_panels = ceil_div(nc, NR);
+    for (index_t pc = 0; pc < K; pc += KC) {
+      const index_t kc = std::min(KC, K - pc);
+      const bool acc = pc > 0 || accumulate;  // later K blocks add onto the first
+      const bool last_k = pc + kc == K;
+      for (index_t jp = 0; jp < n_panels; ++jp) {
+        const index_t j0 = jc + jp * NR;
+        const T* src = tb ? B + j0 * ldb + pc : B + pc * ldb + j0;
+        k.pack_b(bp + jp * NR * kc, src, ldb, tb, std::min<index_t>(NR, c1 - j0), kc);
+      }
+      for (index_t ic = r0; ic < r1; ic += k.MC) {
+        const index_t mc = std::min(k.MC, r1 - ic), m_panels = ceil_div(mc, MR);
+        for (index_t ip = 0; ip < m_panels; ++ip) {
+          const index_t i0 = ic + ip * MR;
+          const T* src = ta ? A + pc * lda + i0 : A + i0 * lda + pc;
+          k.pack_a(ap + ip * MR * kc, src, lda, ta, std::min<index_t>(MR, r1 - i0), kc);
         }
-        for (index_t ic = 0; ic < M; ic += bl.MC) {
-          const index_t mc = std::min(bl.MC, M - ic);
-          const index_t m_panels = ceil_div(mc, MR);
-          static_range(m_panels, t, nth, lo, hi);
-          for (index_t ip = lo; ip < hi; ++ip) {
-            const index_t i0 = ic + ip * MR;
-            const T* src = ta ? A + pc * lda + i0 : A + i0 * lda + pc;
-            k.pack_a(ap + ip * MR * kc, src, lda, ta, std::min<index_t>(MR, M - i0), kc);
-          }
-          barrier(nth);  // both packed panels complete
-          // Threads form a grid: tn along the B micro-panels (each reads only its own B
-          // panels, which stay in its L2), tm along the A micro-panels. Within a thread, ip is
-          // outer: an A micro-panel stays in L1 while its B panels stream past from L2.
-          const index_t tn = std::min<index_t>(nth, n_panels), tm = nth / tn;
-          index_t ilo = 0, ihi = 0, jlo = 0, jhi = 0;
-          if (t < tm * tn) {
-            static_range(n_panels, int(t % tn), int(tn), jlo, jhi);
-            static_range(m_panels, int(t / tn), int(tm), ilo, ihi);
-          }
-          for (index_t tile_ix = 0; tile_ix < (ihi - ilo) * (jhi - jlo); ++tile_ix) {
-            const index_t ip = ilo + tile_ix / (jhi - jlo), jp = jlo + tile_ix % (jhi - jlo);
+        // ip outer: an A micro-panel stays in L1 while the B micro-panels stream past
+        // from L2.
+        for (index_t ip = 0; ip < m_panels; ++ip) {
+          for (index_t jp = 0; jp < n_panels; ++jp) {
             const index_t i0 = ic + ip * MR, j0 = jc + jp * NR;
-            const index_t mr = std::min<index_t>(MR, M - i0), nr = std::min<index_t>(NR, N - j0);
+            const index_t mr = std::min<index_t>(MR, r1 - i0), nr = std::min<index_t>(NR, c1 - j0);
             T* c = C + i0 * ldc + j0;
             if (mr == MR && nr == NR) {
               k.micro(kc, ap + ip * MR * kc, bp + jp * NR * kc, c, ldc, acc);
@@ -112,9 +90,53 @@ void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda
             }
             if (ep && last_k) ep->apply(ep->ctx, c, ldc, i0, j0, mr, nr);
           }
-          barrier(nth);  // done with these panels before they are packed again
         }
       }
+    }
+  }
+}
+
+// The threads as a tm x tn grid over C's micro-panels, each thread one block of rows and
+// columns that it packs and multiplies alone: no barrier, no packed panel read from
+// another core's cache. The price is packing: a block of op(A) rows is packed by each of
+// the tn threads that use it, op(B) columns by tm threads. Pick the grid with the least
+// time by a simple model: a thread's tiles times the tile's multiply-adds, plus the
+// values it packs per step of K, each costed as a few multiply-adds (a load from L3).
+struct Grid {
+  int tm, tn;
+};
+inline Grid choose_grid(index_t m_panels, index_t n_panels, int MR, int NR, int nth) {
+  constexpr double kPackCost = 8.0;
+  Grid best{1, 1};
+  double best_cost = -1;
+  for (int tm = 1; tm <= nth && tm <= m_panels; ++tm) {
+    const int tn = int(std::min<index_t>(nth / tm, n_panels));
+    const index_t rows = ceil_div(m_panels, tm), cols = ceil_div(n_panels, tn);
+    const double cost = double(rows * cols) * MR * NR + kPackCost * double(rows * MR + cols * NR);
+    if (best_cost < 0 || cost < best_cost) best = {tm, tn}, best_cost = cost;
+  }
+  return best;
+}
+
+template <typename T>
+void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, bool ta,
+                  const T* B, index_t ldb, bool tb, index_t M, index_t N, index_t K,
+                  bool accumulate, const Epilogue<T>* ep) {
+  // K blocks of equal size (784 = 4 x 196, not 3 x 256 + 16): a short last block would
+  // pay the C tile's load and store for a few steps of work. They depend on K alone, so
+  // each C(i, j) is summed the same way whichever thread computes it.
+  const index_t KC = ceil_div(K, ceil_div(K, k.KC));
+  const index_t m_panels = ceil_div(M, k.MR), n_panels = ceil_div(N, k.NR);
+  const Grid g = choose_grid(m_panels, n_panels, k.MR, k.NR,
+                             threads_for(2.0 * double(M) * double(N) * double(K)));
+  parallel_region(g.tm * g.tn, [&](int t, int nth) {
+    // Normally one block per thread; a loop in case the runtime granted fewer threads.
+    for (int b = t; b < g.tm * g.tn; b += nth) {
+      index_t ilo, ihi, jlo, jhi;
+      static_range(m_panels, b / g.tn, g.tm, ilo, ihi);
+      static_range(n_panels, b % g.tn, g.tn, jlo, jhi);
+      gemm_block(k, C, ldc, A, lda, ta, B, ldb, tb, ilo * k.MR, std::min(M, ihi * k.MR),
+                 jlo * k.NR, std::min(N, jhi * k.NR), K, KC, accumulate, ep);
     }
   });
 }
