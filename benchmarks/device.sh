@@ -1,21 +1,47 @@
 #!/usr/bin/env bash
-# The 16-core run of issue 3 (the device tool's machine: nothing can be downloaded there, so
-# nnfast is built against what it has). Results land in $OUT.
+# The 16-core run of issue 3 on the device tool's machine. Nothing can be downloaded there,
+# so nnfast is built against the pybind11, scikit-build-core, numpy and torch it has.
+# With BASE=<source tree of an earlier commit>, that tree is built too and its nnfast timed
+# in the same run, so a change is measured against its parent on the same machine.
+# Everything lands in $OUT as it is produced (a run cut short still returns what it did).
 set -u
 OUT=${OUT:-/tmp/nnfast-device}; mkdir -p "$OUT"
-{ nproc; lscpu | grep -E "Model name|^CPU\(s\)|Thread|Flags" | cut -c1-200;
+export PYTHONUNBUFFERED=1
+{ nproc; lscpu | grep -E "Model name|^CPU\(s\)|Thread|NUMA node|cache|Flags" | cut -c1-200;
+  env | grep -E "^(OMP|GOMP|KMP|OPENBLAS|MKL)_" ;
   python -c "import numpy, torch, sklearn; print('numpy', numpy.__version__, 'torch', torch.__version__, 'sklearn', sklearn.__version__)";
   which cmake ninja g++; } > "$OUT/machine.txt" 2>&1
-if ! pip install -q --no-build-isolation --no-deps . > "$OUT/build.txt" 2>&1; then
+
+build() {  # build <source tree> <site dir>: a wheel's install, into its own folder
+  (cd "$1" && CMAKE_BUILD_PARALLEL_LEVEL=$(nproc) pip install -q --no-build-isolation --no-deps \
+    -Cbuild-dir="/tmp/build-$(basename "$2")" --target "$2" .)
+}
+build . /tmp/site-new > "$OUT/build.txt" 2>&1 &
+if [ -n "${BASE:-}" ]; then build "$BASE" /tmp/site-base > "$OUT/build-base.txt" 2>&1 & fi
+wait
+if [ ! -d /tmp/site-new/nnfast ]; then
   echo "pip build failed; building the extension with g++ directly" >> "$OUT/build.txt"
+  mkdir -p /tmp/site-new && cp -r python/nnfast /tmp/site-new/
   g++ -O3 -shared -fPIC -fopenmp -std=c++17 -fno-math-errno -fno-trapping-math -ffp-contract=off \
     -Icsrc $(python -m pybind11 --includes) -DNNFAST_VERSION='"0.1.0"' \
     csrc/*.cpp csrc/gemm/*.cpp csrc/nn/*.cpp \
-    -o python/nnfast/_core$(python3-config --extension-suffix) >> "$OUT/build.txt" 2>&1
-  export PYTHONPATH=$PWD/python
+    -o /tmp/site-new/nnfast/_core$(python3-config --extension-suffix) >> "$OUT/build.txt" 2>&1
 fi
-cd /tmp && python -c "import nnfast; nnfast.show_config(); from nnfast import _core; print('fma peak f32', _core.fma_peak_gflops(True))" >> "$OUT/machine.txt" 2>&1
-cd - > /dev/null
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/scaling.py --threads 1,2,4,8,16 \
-  --out "$OUT/scaling.json" > "$OUT/scaling.txt" 2>&1
-cat "$OUT/machine.txt" "$OUT/scaling.txt"
+export PYTHONPATH=/tmp/site-new
+(cd /tmp && python -c "import nnfast; nnfast.show_config(); from nnfast import _core; print('fma peak f32', _core.fma_peak_gflops(True))") >> "$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt"
+
+scaling() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/scaling.py "$@"; }
+# 1. Every peer at 1-16 threads: issue 3's scaling table.
+scaling --threads 1,2,4,8,16 --out "$OUT/scaling.json" 2>&1 | tee "$OUT/scaling.txt"
+# 2. The earlier commit's nnfast, where one was given.
+if [ -d /tmp/site-base/nnfast ]; then
+  PYTHONPATH=/tmp/site-base scaling --threads 1,4,16 --peers nnfast --out "$OUT/base.json" 2>&1 \
+    | tee "$OUT/base.txt"
+fi
+# 3. How OpenMP's waiting and thread placement move nnfast at 8 and 16 threads.
+for v in OMP_WAIT_POLICY=active OMP_WAIT_POLICY=passive "OMP_PROC_BIND=close OMP_PLACES=cores"; do
+  echo "== $v" | tee -a "$OUT/variants.txt"
+  env $v bash -c 'env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/scaling.py \
+    --threads 8,16 --peers nnfast --gemm 2048,128x784x256' 2>&1 | tee -a "$OUT/variants.txt"
+done
