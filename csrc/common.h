@@ -32,19 +32,44 @@ inline int threads_for(double work, double per_thread = 4.0e6) {
 // Element-wise loops split across threads only above this many elements.
 constexpr index_t kParallelElems = index_t(1) << 15;
 
+// The block [begin, end) of [0, n) that thread t of nt owns: contiguous, in thread order.
+inline void static_range(index_t n, int t, int nt, index_t& begin, index_t& end) {
+  const index_t q = n / nt, r = n % nt;
+  begin = t * q + (t < r ? t : r);
+  end = begin + q + (t < r ? 1 : 0);
+}
+
+// Runs body(thread, n_threads) on `threads` threads (directly when it is 1). The OpenMP
+// team is always the whole pool (max_threads), its threads past `threads` idle: GNU libgomp
+// ends the threads a smaller team leaves out and creates new ones when a larger team
+// follows, so a training step whose regions want 12, 2 and 6 threads paid thread creation
+// several times a step (16-core machine: mnist_like got slower past 2 threads).
+template <typename F>
+inline void parallel_region(int threads, F&& body) {
+#ifdef _OPENMP
+  if (threads > 1) {
+#pragma omp parallel num_threads(max_threads())
+    {
+      const int t = omp_get_thread_num(), team = omp_get_num_threads();
+      const int used = threads < team ? threads : team;
+      if (t < used) body(t, used);
+    }
+    return;
+  }
+#endif
+  body(0, 1);
+}
+
 // body(i) for i in [0, n) on up to `threads` threads (statically split); with one thread, a
 // plain loop that never enters the OpenMP runtime (entering it costs about a microsecond,
 // more than a tiny network's whole step).
 template <typename F>
 inline void parallel_for_n(index_t n, int threads, F&& body) {
-#ifdef _OPENMP
-  if (threads > 1 && n > 1) {
-#pragma omp parallel for schedule(static) num_threads(threads)
-    for (index_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-#endif
-  for (index_t i = 0; i < n; ++i) body(i);
+  parallel_region(threads < n ? threads : int(n), [&](int t, int nt) {
+    index_t lo, hi;
+    static_range(n, t, nt, lo, hi);
+    for (index_t i = lo; i < hi; ++i) body(i);
+  });
 }
 
 // Threads for an element-wise pass over n elements: one per kParallelElems of them, so a
@@ -68,26 +93,6 @@ inline void parallel_chunks(index_t n, F&& body) {
   parallel_for((n + kChunk - 1) / kChunk, n, [&](index_t c) {
     body(c * kChunk, c * kChunk + kChunk < n ? c * kChunk + kChunk : n);
   });
-}
-
-// Runs body(thread, n_threads) on `threads` threads (directly when it is 1).
-template <typename F>
-inline void parallel_region(int threads, F&& body) {
-#ifdef _OPENMP
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    body(omp_get_thread_num(), omp_get_num_threads());
-    return;
-  }
-#endif
-  body(0, 1);
-}
-
-// The block [begin, end) of [0, n) that thread t of nt owns: contiguous, in thread order.
-inline void static_range(index_t n, int t, int nt, index_t& begin, index_t& end) {
-  const index_t q = n / nt, r = n % nt;
-  begin = t * q + (t < r ? t : r);
-  end = begin + q + (t < r ? 1 : 0);
 }
 
 }  // namespace nnfast
