@@ -205,12 +205,14 @@ class Fitter {
 
   static void gather(Workspace<T>& ws, const T* X, const T* Y, const T* w,
                      const std::int64_t* rows, index_t mb, index_t d, index_t k) {
-    for (index_t i = 0; i < mb; ++i) {
+    // Rows copy independently: any split gives the same batch (a 60000-row shuffled fit
+    // copies 128 x 784 values a step, serial time that 16 threads would otherwise wait on).
+    parallel_for(mb, mb * (d + k), [&](index_t i) {
       const index_t r = rows[i];
       std::memcpy(ws.Xb.data() + i * d, X + r * d, sizeof(T) * d);
       std::memcpy(ws.Yb.data() + i * k, Y + r * k, sizeof(T) * k);
       if (w) ws.wb[i] = w[r];
-    }
+    });
   }
 
   // sklearn's _update_no_improvement_count: on the validation score when early stopping
