@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -39,3 +43,37 @@ def training_problem(sizes, head, dtype, m=101, seed=0):
     else:
         Y = (X[:, :k] * 0.5 + 0.1 * rng.standard_normal((m, k))).astype(dtype)
     return X, Y
+
+
+def isa_available(isa):
+    """(True, "") when nnfast imports with NNFAST_GEMM_ISA=isa, (False, why) when this CPU or
+    build lacks that ISA; any other import failure is an error."""
+    env = dict(os.environ, NNFAST_GEMM_ISA=isa)
+    proc = subprocess.run([sys.executable, "-c", "import nnfast"], env=env, capture_output=True,
+                          text=True)
+    if proc.returncode == 0:
+        return True, ""
+    if "lacks it" in proc.stderr:
+        return False, proc.stderr.strip().splitlines()[-1]
+    raise AssertionError(f"import nnfast failed under NNFAST_GEMM_ISA={isa}:\n{proc.stderr}")
+
+
+def rerun_under_isa(test_file, isa, select):
+    """Runs the tests of test_file matching -k `select` in a subprocess under
+    NNFAST_GEMM_ISA=isa (the ISA of the products and element-wise loops is fixed at import),
+    skipping where this process already uses it, the CPU lacks it, or the caller sweeps ISAs."""
+    import nnfast
+
+    if os.environ.get("NNFAST_GEMM_ISA"):
+        pytest.skip("NNFAST_GEMM_ISA is set: the caller sweeps the ISAs itself")
+    if nnfast.config()["gemm_kernel"] == isa:
+        pytest.skip(f"{isa} is this process's ISA: covered by the tests themselves")
+    available, why = isa_available(isa)
+    if not available:
+        pytest.skip(f"{isa} not available here: {why}")
+    env = dict(os.environ, NNFAST_GEMM_ISA=isa)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", test_file, "-q", "-p", "no:cacheprovider", "-k", select],
+        env=env, capture_output=True, text=True, cwd=os.path.dirname(test_file), timeout=600)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert " passed" in proc.stdout

@@ -16,8 +16,6 @@ NNFAST_HYPOTHESIS_EXAMPLES (default 50) sets the examples per test.
 """
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -27,7 +25,7 @@ from hypothesis import strategies as st
 import nnfast
 import nnfast.reference as ref
 from nnfast import _core
-from conftest import RTOL, assert_close
+from conftest import RTOL, assert_close, rerun_under_isa
 
 EXAMPLES = int(os.environ.get("NNFAST_HYPOTHESIS_EXAMPLES", "50"))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,
@@ -315,7 +313,11 @@ def test_output_loss(m, k, dtype, head, scale, weighted, layout, seed):
     terms = float(np.abs(Z).max() * max(np.abs(Y).max(), 1) + 1)
     assert abs(J - J_ref) <= 10 * RTOL[dtype] * max(abs(J_ref), terms) * np.sqrt(k)
     assert_close(A, A_ref, dtype)
-    assert_close(dZ, dZ_ref, dtype)
+    # dZ = w_i (A - Y) / Σw cancels where A ≈ Y: an ulp of A (exp rounded differently from
+    # NumPy's, say) is then far more than an ulp of dZ. Compare at the scale of its terms.
+    weight = (w / w.sum()).max() if weighted else 1.0 / m
+    terms = float(np.abs(A_ref).max() + np.abs(Y).max()) * weight
+    assert_close(dZ, dZ_ref, dtype, scale=max(terms, float(np.abs(dZ_ref).max())))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,35 +464,9 @@ def test_sgd_step(sizes, dtype, lr, layout, seed):
 # Every ISA path the machine has
 # ---------------------------------------------------------------------------------------------
 
-
-
-def _isa_available(isa):
-    env = dict(os.environ, NNFAST_GEMM_ISA=isa)
-    proc = subprocess.run([sys.executable, "-c", "import nnfast"], env=env, capture_output=True,
-                          text=True)
-    if proc.returncode == 0:
-        return True, ""
-    if "lacks it" in proc.stderr:
-        return False, proc.stderr.strip().splitlines()[-1]
-    raise AssertionError(f"import nnfast failed under NNFAST_GEMM_ISA={isa}:\n{proc.stderr}")
-
-
 @pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
 def test_properties_under_every_isa(isa):
     """Runs this file's properties again with NNFAST_GEMM_ISA=isa, in a subprocess (the ISA
     of the matrix product and of the vectorised element-wise loops is fixed at import). The
     ISA this process uses is covered above."""
-    if os.environ.get("NNFAST_GEMM_ISA"):
-        pytest.skip("NNFAST_GEMM_ISA is set: the caller sweeps the ISAs itself")
-    if nnfast.config()["gemm_kernel"] == isa:
-        pytest.skip(f"{isa} is this process's ISA: covered by the tests above")
-    available, why = _isa_available(isa)
-    if not available:
-        pytest.skip(f"{isa} not available here: {why}")
-    env = dict(os.environ, NNFAST_GEMM_ISA=isa)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", __file__, "-q", "-p", "no:cacheprovider", "-k",
-         "not every_isa"],
-        env=env, capture_output=True, text=True, cwd=os.path.dirname(__file__), timeout=600)
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert " passed" in proc.stdout
+    rerun_under_isa(__file__, isa, "not every_isa")
