@@ -14,7 +14,7 @@ import pytest
 
 import nnfast
 import nnfast.reference as ref
-from conftest import RTOL, assert_close
+from conftest import RTOL, assert_close, rerun_under_isa
 
 
 def _all_finite(arrays):
@@ -102,6 +102,13 @@ def test_activation_accuracy_over_the_whole_range(fn, dtype):
         saturated = np.abs(Z) >= (9 if dtype == np.float32 else 20)
         assert np.all(np.abs(got[saturated]) == 1)
     assert np.isnan(getattr(nnfast, fn)(np.array([np.nan], dtype))[0])
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_accuracy_under_every_isa(isa):
+    """The accuracy sweeps of this file again under each other ISA this CPU has: float32
+    tanh has its own intrinsics on AVX2 and on AVX-512, everything else vectorises per ISA."""
+    rerun_under_isa(__file__, isa, "accuracy and not every_isa")
 
 
 def test_binary_cross_entropy_accuracy_over_the_whole_range(dtype):

@@ -67,6 +67,57 @@ __attribute__((target("avx512f"))) void avx512_tanh_bias(float* z, index_t ldz, 
   }
 }
 #undef NNFAST_AVX512_F
+
+// The same on AVX2: rcp_ps is good to 2^-12, so after its Newton step 1/q is within
+// ~2^-23, about an ulp more than rcp14's; still inside vtanh's bound (test_stability.py runs
+// under every ISA). A divide on 8 lanes costs as much as on 16, so AVX2 gains the most.
+#define NNFAST_AVX2_F __attribute__((target("avx2,fma"), always_inline)) inline
+NNFAST_AVX2_F __m256 tanh8(__m256 x) {
+  using C = TanhF32;
+  const __m256 s = _mm256_mul_ps(x, x);
+  __m256 p = _mm256_set1_ps(C::P[0]), q = _mm256_set1_ps(C::Q[0]);
+  for (int k = 1; k < 7; ++k) p = _mm256_fmadd_ps(p, s, _mm256_set1_ps(C::P[k]));
+  for (int k = 1; k < 4; ++k) q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(C::Q[k]));
+  p = _mm256_mul_ps(p, x);
+  const __m256 one = _mm256_set1_ps(1.0f), minus_one = _mm256_set1_ps(-1.0f);
+  __m256 r = _mm256_rcp_ps(q);
+  r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(q, r, one), r);
+  __m256 out = _mm256_max_ps(minus_one, _mm256_min_ps(_mm256_mul_ps(p, r), one));
+  out = _mm256_blendv_ps(out, one, _mm256_cmp_ps(x, _mm256_set1_ps(C::kClamp), _CMP_GE_OQ));
+  out = _mm256_blendv_ps(out, minus_one, _mm256_cmp_ps(x, _mm256_set1_ps(-C::kClamp), _CMP_LE_OQ));
+  const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  return _mm256_blendv_ps(out, x, _mm256_cmp_ps(ax, _mm256_set1_ps(C::kTiny), _CMP_NGE_UQ));
+}
+// Lanes [0, min(left, 8)) set: the tail of a row goes through the same arithmetic as the rest.
+NNFAST_AVX2_F __m256i tail_mask8(index_t left) {
+  const int n = left < 8 ? int(left) : 8;
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+__attribute__((target("avx2,fma"))) void avx2_tanh_forward(float* A, const float* Z, index_t n, Act act,
+                                                           float slope) {
+  if (act != Act::Tanh) return avx2_forward<float>(A, Z, n, act, slope);
+  index_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(A + i, tanh8(_mm256_loadu_ps(Z + i)));
+  if (i < n) {
+    const __m256i m = tail_mask8(n - i);
+    _mm256_maskstore_ps(A + i, m, tanh8(_mm256_maskload_ps(Z + i, m)));
+  }
+}
+__attribute__((target("avx2,fma"))) void avx2_tanh_bias(float* z, index_t ldz, const float* b,
+                                                        index_t rows, index_t n, Act act, float slope) {
+  if (act != Act::Tanh) return avx2_bias<float>(z, ldz, b, rows, n, act, slope);
+  for (index_t r = 0; r < rows; ++r, z += ldz) {
+    index_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(z + i, tanh8(_mm256_add_ps(_mm256_loadu_ps(z + i), _mm256_loadu_ps(b + i))));
+    if (i < n) {
+      const __m256i m = tail_mask8(n - i);
+      const __m256 v = _mm256_add_ps(_mm256_maskload_ps(z + i, m), _mm256_maskload_ps(b + i, m));
+      _mm256_maskstore_ps(z + i, m, tanh8(v));
+    }
+  }
+}
+#undef NNFAST_AVX2_F
 }  // namespace
 #endif
 
@@ -81,6 +132,8 @@ void select_vec_ops(gemm::Isa isa) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (isa == gemm::Isa::Avx2) {
     g_f32 = avx2_f32();
+    g_f32.forward = avx2_tanh_forward;
+    g_f32.bias_forward = avx2_tanh_bias;
     g_f64 = avx2_f64();
   } else if (isa == gemm::Isa::Avx512) {
     g_f32 = avx512_f32();
