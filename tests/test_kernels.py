@@ -62,8 +62,9 @@ def test_matmul_empty_dimensions(dtype):
                                    (9, 1000, 33), (300, 600, 40), (200, 1100, 10)])
 def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, m, k, n, dtype):
     """The blocked kernels against the triple loop kept as oracle in csrc/gemm, accumulating
-    into C. On AVX-512 the first four shapes (without trans_b) take the unpacked kernel for
-    small products, the rest the packed one; at most 16 columns wide, the narrow tile."""
+    into C. On AVX-512 and AVX2 the first four shapes (without trans_b) take the unpacked
+    kernel for small products, the rest the packed one; at most 16 columns wide (AVX-512),
+    the narrow tile. .ci/sanitize runs this file under every ISA the CPU has."""
     rng = np.random.default_rng(7)
     A = rand(rng, (k, m) if trans_a else (m, k), dtype)
     B = rand(rng, (n, k) if trans_b else (k, n), dtype)

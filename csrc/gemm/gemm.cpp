@@ -141,7 +141,7 @@ void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda
   });
 }
 
-// Small products read in place (kernel_avx512_sup.cpp): tiles with the B panel outer, so
+// Small products read in place (gemm/sup.h): tiles with the B panel outer, so
 // that it stays in L1 while the rows of A stream past, split across threads in order.
 template <typename T>
 void gemm_sup(const SupKernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, bool ta,
@@ -249,8 +249,8 @@ std::string select_isa() {
   g_f64 = {generic_kernel_f64(), generic_kernel_f64()};
 #ifdef NNFAST_X86_KERNELS
   if (isa == Isa::Avx2) {
-    g_f32 = {avx2_kernel_f32(), avx2_kernel_f32()};
-    g_f64 = {avx2_kernel_f64(), avx2_kernel_f64()};
+    g_f32 = {avx2_kernel_f32(), avx2_kernel_f32(), avx2_sup_f32()};
+    g_f64 = {avx2_kernel_f64(), avx2_kernel_f64(), avx2_sup_f64()};
   } else if (isa == Isa::Avx512) {
     g_f32 = {avx512_kernel_f32(), avx512_narrow_kernel_f32(), avx512_sup_f32()};
     g_f64 = {avx512_kernel_f64(), avx512_kernel_f64(), avx512_sup_f64()};

@@ -30,7 +30,7 @@ struct Kernel {
   index_t MC, KC, NC;
 };
 
-// The unpacked kernel for small products (kernel_avx512_sup.cpp): one tile of up to MR x NR
+// The unpacked kernel for small products (gemm/sup.h, per ISA): one tile of up to MR x NR
 // of C (= or +=) op(A) · B, with op(A)(i, p) = a[i * rsa + p * csa], B(p, j) = b[p * ldb + j],
 // read in place; mr <= MR rows and nr <= NR columns are computed and stored.
 template <typename T>
@@ -61,6 +61,8 @@ Kernel<double> generic_kernel_f64();
 #define NNFAST_X86_KERNELS 1
 Kernel<float> avx2_kernel_f32();
 Kernel<double> avx2_kernel_f64();
+SupKernel<float> avx2_sup_f32();
+SupKernel<double> avx2_sup_f64();
 Kernel<float> avx512_kernel_f32();
 Kernel<float> avx512_narrow_kernel_f32();  // for N <= 16 (Avx512NarrowConfig)
 SupKernel<float> avx512_sup_f32();

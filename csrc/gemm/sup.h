@@ -1,0 +1,72 @@
+// The unpacked ("sup") tile for small products, written once for every ISA that has one:
+// a kRows-row tile of C = op(A) · B with op(A)(i, p) = a[i*rsa + p*csa] (either orientation
+// of A) and B(p, j) = b[p*ldb + j] (B not transposed, so that a row of the tile is one or
+// two contiguous vector loads). Partial tiles are handled in the kernel: columns past nr by
+// load/store masks, rows past mr by re-reading row 0 and never storing it. Each C(i, j)
+// sums p = 0, 1, ..., kc - 1 in order.
+//
+// The including kernel file defines NNFAST_SUP_INLINE (always_inline with its target
+// attribute, so that the vector traits inline into it) and includes this inside an
+// anonymous namespace of its own: each ISA gets its own copy, compiled for that ISA.
+#pragma once
+#include "common.h"
+
+#ifndef NNFAST_SUP_INLINE
+#error "define NNFAST_SUP_INLINE (always_inline + the ISA's target attribute) before including gemm/sup.h"
+#endif
+
+namespace nnfast::gemm {
+namespace {
+
+// kRows rows x NV vectors of columns (nr <= NV lanes) of C, kRows x NV accumulators. Vec
+// is the ISA's vector type for T (see the including file): zero, set1, masked load and
+// store, fma, add, and the mask of the first `lanes` lanes.
+template <typename Vec, int kRows, int NV, typename T>
+NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa, const T* b,
+                                   index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr) {
+  using Z = Vec;
+  using V = typename Z::V;
+  using Mask = typename Z::Mask;
+  // Every loop below over rows and vectors is unrolled, so that the accumulators are
+  // registers (any loop left rolled makes GCC keep them on the stack, and store all of them
+  // at every step p: twice as slow as packing).
+  Mask mask[NV];
+#pragma GCC unroll 2
+  for (int v = 0; v < NV; ++v) mask[v] = Z::first(nr - v * Z::kLanes);
+  index_t off[kRows];
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i) off[i] = (i < mr ? i : 0) * rsa;
+  V acc[kRows][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[i][v] = Z::zero();
+  for (index_t p = 0; p < kc; ++p) {
+    V bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bv[v] = Z::load(mask[v], b + v * Z::kLanes);
+#pragma GCC unroll 8
+    for (int i = 0; i < kRows; ++i) {
+      const V ai = Z::set1(a[off[i]]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[i][v] = Z::fma(ai, bv[v], acc[i][v]);
+    }
+    a += csa;
+    b += ldb;
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i) {
+    if (i < mr) {
+      T* ci = c + i * ldc;
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) {
+        V out = acc[i][v];
+        if (accumulate) out = Z::add(Z::load(mask[v], ci + v * Z::kLanes), out);
+        Z::store(ci + v * Z::kLanes, mask[v], out);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nnfast::gemm
