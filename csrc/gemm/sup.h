@@ -6,8 +6,8 @@
 // sums p = 0, 1, ..., kc - 1 in order.
 //
 // The including kernel file defines NNFAST_SUP_INLINE (always_inline with its target
-// attribute, so that the vector traits inline into it) and includes this inside an
-// anonymous namespace of its own: each ISA gets its own copy, compiled for that ISA.
+// attribute, so that the vector traits inline into the tile); the tile sits in an anonymous
+// namespace, so each ISA's file has its own copy, compiled for that ISA.
 #pragma once
 #include "common.h"
 
@@ -18,13 +18,12 @@
 namespace nnfast::gemm {
 namespace {
 
-// kRows rows x NV vectors of columns (nr <= NV lanes) of C, kRows x NV accumulators. Vec
-// is the ISA's vector type for T (see the including file): zero, set1, masked load and
-// store, fma, add, and the mask of the first `lanes` lanes.
-template <typename Vec, int kRows, int NV, typename T>
+// kRows rows x NV vectors of columns (nr <= NV lanes) of C, kRows x NV accumulators. Z
+// holds the ISA's vector operations for T (see the including file): zero, set1, masked load
+// and store, fma, add, and first(lanes), the mask of the first `lanes` lanes.
+template <typename Z, int kRows, int NV, typename T>
 NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa, const T* b,
-                                   index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr) {
-  using Z = Vec;
+                                index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr) {
   using V = typename Z::V;
   using Mask = typename Z::Mask;
   // Every loop below over rows and vectors is unrolled, so that the accumulators are
