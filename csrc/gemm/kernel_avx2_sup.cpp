@@ -7,9 +7,7 @@
 #ifdef NNFAST_X86_KERNELS
 #include <immintrin.h>
 
-#define NNFAST_AVX2_INLINE __attribute__((target("avx2,fma"), always_inline)) inline
-#define NNFAST_AVX2 __attribute__((target("avx2,fma")))
-#define NNFAST_SUP_INLINE NNFAST_AVX2_INLINE
+#define NNFAST_SUP_TARGET __attribute__((target("avx2,fma")))
 #include "gemm/sup.h"
 
 namespace nnfast::gemm {
@@ -17,7 +15,7 @@ namespace nnfast::gemm {
 namespace {
 
 // Lanes [0, lanes) of an 8 x 32-bit mask set (64-bit lanes take two of them each).
-NNFAST_AVX2_INLINE __m256i first_words(int lanes) {
+NNFAST_SUP_INLINE __m256i first_words(int lanes) {
   const int n = lanes < 0 ? 0 : (lanes > 8 ? 8 : lanes);
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
@@ -28,46 +26,36 @@ template <> struct Ymm<float> {
   using V = __m256;
   using Mask = __m256i;
   static constexpr int kLanes = 8;
-  static NNFAST_AVX2_INLINE Mask first(int lanes) { return first_words(lanes); }
-  static NNFAST_AVX2_INLINE V zero() { return _mm256_setzero_ps(); }
-  static NNFAST_AVX2_INLINE V set1(float x) { return _mm256_set1_ps(x); }
-  static NNFAST_AVX2_INLINE V load(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
-  static NNFAST_AVX2_INLINE void store(float* p, Mask m, V v) { _mm256_maskstore_ps(p, m, v); }
-  static NNFAST_AVX2_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static NNFAST_AVX2_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static NNFAST_SUP_INLINE Mask first(int lanes) { return first_words(lanes); }
+  static NNFAST_SUP_INLINE V zero() { return _mm256_setzero_ps(); }
+  static NNFAST_SUP_INLINE V set1(float x) { return _mm256_set1_ps(x); }
+  static NNFAST_SUP_INLINE V load(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
+  static NNFAST_SUP_INLINE void store(float* p, Mask m, V v) { _mm256_maskstore_ps(p, m, v); }
+  static NNFAST_SUP_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static NNFAST_SUP_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
 };
 template <> struct Ymm<double> {
   using V = __m256d;
   using Mask = __m256i;
   static constexpr int kLanes = 4;
-  static NNFAST_AVX2_INLINE Mask first(int lanes) {
+  static NNFAST_SUP_INLINE Mask first(int lanes) {
     return first_words(2 * (lanes < 0 ? 0 : lanes));  // a double's mask is its high word's
   }
-  static NNFAST_AVX2_INLINE V zero() { return _mm256_setzero_pd(); }
-  static NNFAST_AVX2_INLINE V set1(double x) { return _mm256_set1_pd(x); }
-  static NNFAST_AVX2_INLINE V load(Mask m, const double* p) { return _mm256_maskload_pd(p, m); }
-  static NNFAST_AVX2_INLINE void store(double* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }
-  static NNFAST_AVX2_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-  static NNFAST_AVX2_INLINE V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static NNFAST_SUP_INLINE V zero() { return _mm256_setzero_pd(); }
+  static NNFAST_SUP_INLINE V set1(double x) { return _mm256_set1_pd(x); }
+  static NNFAST_SUP_INLINE V load(Mask m, const double* p) { return _mm256_maskload_pd(p, m); }
+  static NNFAST_SUP_INLINE void store(double* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }
+  static NNFAST_SUP_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static NNFAST_SUP_INLINE V add(V a, V b) { return _mm256_add_pd(a, b); }
 };
 
 // 16 ymm registers: 6 rows x 2 vectors = 12 accumulators, 2 for B, 1 broadcast.
 constexpr int kRows = 6;
 
-template <typename T>
-NNFAST_AVX2 void sup_avx2(index_t kc, const T* a, index_t rsa, index_t csa, const T* b,
-                          index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr) {
-  if (nr <= Ymm<T>::kLanes) {
-    sup_tile<Ymm<T>, kRows, 1>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
-  } else {
-    sup_tile<Ymm<T>, kRows, 2>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
-  }
-}
-
 }  // namespace
 
-SupKernel<float> avx2_sup_f32() { return {sup_avx2<float>, kRows, 2 * Ymm<float>::kLanes}; }
-SupKernel<double> avx2_sup_f64() { return {sup_avx2<double>, kRows, 2 * Ymm<double>::kLanes}; }
+SupKernel<float> avx2_sup_f32() { return make_sup<Ymm<float>, kRows, float>(); }
+SupKernel<double> avx2_sup_f64() { return make_sup<Ymm<double>, kRows, double>(); }
 
 }  // namespace nnfast::gemm
 #endif

@@ -9,9 +9,7 @@
 #ifdef NNFAST_X86_KERNELS
 #include <immintrin.h>
 
-#define NNFAST_AVX512_INLINE __attribute__((target("avx512f,fma"), always_inline)) inline
-#define NNFAST_AVX512 __attribute__((target("avx512f,fma")))
-#define NNFAST_SUP_INLINE NNFAST_AVX512_INLINE
+#define NNFAST_SUP_TARGET __attribute__((target("avx512f,fma")))
 #include "gemm/sup.h"
 
 namespace nnfast::gemm {
@@ -24,49 +22,38 @@ template <> struct Zmm<float> {
   using V = __m512;
   using Mask = __mmask16;
   static constexpr int kLanes = 16;
-  static NNFAST_AVX512_INLINE Mask first(int lanes) {
+  static NNFAST_SUP_INLINE Mask first(int lanes) {
     return lanes >= kLanes ? Mask(0xFFFF) : lanes <= 0 ? Mask(0) : Mask((1u << lanes) - 1);
   }
-  static NNFAST_AVX512_INLINE V zero() { return _mm512_setzero_ps(); }
-  static NNFAST_AVX512_INLINE V set1(float x) { return _mm512_set1_ps(x); }
-  static NNFAST_AVX512_INLINE V load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
-  static NNFAST_AVX512_INLINE void store(float* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
-  static NNFAST_AVX512_INLINE V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static NNFAST_AVX512_INLINE V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static NNFAST_SUP_INLINE V zero() { return _mm512_setzero_ps(); }
+  static NNFAST_SUP_INLINE V set1(float x) { return _mm512_set1_ps(x); }
+  static NNFAST_SUP_INLINE V load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static NNFAST_SUP_INLINE void store(float* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  static NNFAST_SUP_INLINE V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static NNFAST_SUP_INLINE V add(V a, V b) { return _mm512_add_ps(a, b); }
 };
 template <> struct Zmm<double> {
   using V = __m512d;
   using Mask = __mmask8;
   static constexpr int kLanes = 8;
-  static NNFAST_AVX512_INLINE Mask first(int lanes) {
+  static NNFAST_SUP_INLINE Mask first(int lanes) {
     return lanes >= kLanes ? Mask(0xFF) : lanes <= 0 ? Mask(0) : Mask((1u << lanes) - 1);
   }
-  static NNFAST_AVX512_INLINE V zero() { return _mm512_setzero_pd(); }
-  static NNFAST_AVX512_INLINE V set1(double x) { return _mm512_set1_pd(x); }
-  static NNFAST_AVX512_INLINE V load(Mask m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
-  static NNFAST_AVX512_INLINE void store(double* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
-  static NNFAST_AVX512_INLINE V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
-  static NNFAST_AVX512_INLINE V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static NNFAST_SUP_INLINE V zero() { return _mm512_setzero_pd(); }
+  static NNFAST_SUP_INLINE V set1(double x) { return _mm512_set1_pd(x); }
+  static NNFAST_SUP_INLINE V load(Mask m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static NNFAST_SUP_INLINE void store(double* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  static NNFAST_SUP_INLINE V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static NNFAST_SUP_INLINE V add(V a, V b) { return _mm512_add_pd(a, b); }
 };
 
 // 32 zmm registers: 8 rows x 2 vectors = 16 accumulators, 2 for B, 1 broadcast.
 constexpr int kRows = 8;
 
-// One tile of up to 8 x 2 vectors: one vector of accumulators per row when nr fits in one.
-template <typename T>
-NNFAST_AVX512 void sup_avx512(index_t kc, const T* a, index_t rsa, index_t csa, const T* b,
-                              index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr) {
-  if (nr <= Zmm<T>::kLanes) {
-    sup_tile<Zmm<T>, kRows, 1>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
-  } else {
-    sup_tile<Zmm<T>, kRows, 2>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
-  }
-}
-
 }  // namespace
 
-SupKernel<float> avx512_sup_f32() { return {sup_avx512<float>, kRows, 2 * Zmm<float>::kLanes}; }
-SupKernel<double> avx512_sup_f64() { return {sup_avx512<double>, kRows, 2 * Zmm<double>::kLanes}; }
+SupKernel<float> avx512_sup_f32() { return make_sup<Zmm<float>, kRows, float>(); }
+SupKernel<double> avx512_sup_f64() { return make_sup<Zmm<double>, kRows, double>(); }
 
 }  // namespace nnfast::gemm
 #endif

@@ -5,15 +5,17 @@
 // load/store masks, rows past mr by re-reading row 0 and never storing it. Each C(i, j)
 // sums p = 0, 1, ..., kc - 1 in order.
 //
-// The including kernel file defines NNFAST_SUP_INLINE (always_inline with its target
-// attribute, so that the vector traits inline into the tile); the tile sits in an anonymous
-// namespace, so each ISA's file has its own copy, compiled for that ISA.
+// The including kernel file defines NNFAST_SUP_TARGET (its ISA's target attribute, which
+// its vector traits carry too, so that they inline into the tile); everything here sits in
+// an anonymous namespace, so each ISA's file has its own copy, compiled for that ISA.
 #pragma once
 #include "common.h"
+#include "gemm/kernels.h"
 
-#ifndef NNFAST_SUP_INLINE
-#error "define NNFAST_SUP_INLINE (always_inline + the ISA's target attribute) before including gemm/sup.h"
+#ifndef NNFAST_SUP_TARGET
+#error "define NNFAST_SUP_TARGET (the ISA's target attribute) before including gemm/sup.h"
 #endif
+#define NNFAST_SUP_INLINE NNFAST_SUP_TARGET __attribute__((always_inline)) inline
 
 namespace nnfast::gemm {
 namespace {
@@ -65,6 +67,23 @@ NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa
       }
     }
   }
+}
+
+// One tile of up to kRows x 2 vectors: one vector of accumulators per row when nr fits.
+template <typename Z, int kRows, typename T>
+NNFAST_SUP_TARGET void sup_kernel(index_t kc, const T* a, index_t rsa, index_t csa, const T* b,
+                                  index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr) {
+  if (nr <= Z::kLanes) {
+    sup_tile<Z, kRows, 1>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
+  } else {
+    sup_tile<Z, kRows, 2>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
+  }
+}
+
+// The ISA's SupKernel for T, with vector traits Z and kRows rows.
+template <typename Z, int kRows, typename T>
+SupKernel<T> make_sup() {
+  return {sup_kernel<Z, kRows, T>, kRows, 2 * Z::kLanes};
 }
 
 }  // namespace
