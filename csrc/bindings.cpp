@@ -502,8 +502,7 @@ void backward(py::list dWs, py::list dbs, py::list As, carray<T> dZ, py::list Ws
   const T* X = acts[0];
   acts.erase(acts.begin());
   py::gil_scoped_release nogil;
-  nnfast::nn::backprop(net, acts, X, dz.data(), da.data(), m, 0.0, double(m), gW, gb,
-                       [](index_t) {});
+  nnfast::nn::backprop_gradients(net, acts, X, dz.data(), da.data(), m, 0.0, double(m), gW, gb);
 }
 
 template <typename T>
@@ -568,6 +567,7 @@ PYBIND11_MODULE(_core, m) {
   // The GEMM microkernel is chosen here, once, from cpuid (or NNFAST_GEMM_ISA).
   if (std::string err = nnfast::gemm::select_isa(); !err.empty()) throw py::import_error(err);
   nnfast::nn::select_vec_ops(nnfast::gemm::active_isa());
+  nnfast::nn::select_update_ops(nnfast::gemm::active_isa());
   register_dtype<float>(m);
   register_dtype<double>(m);
   m.def(

@@ -170,8 +170,9 @@ class Fitter {
   }
 
  private:
-  // One batch: forward, fused loss, backprop, and each layer's update as soon as its
-  // gradient is known. Returns the batch's J (before the step).
+  // One batch: forward, fused loss, backprop, and the update of each block of W[l] as
+  // soon as the product has finished its gradient (then b[l]'s). Returns the batch's J
+  // (before the step).
   double step(Workspace<T>& ws, const T* Xb, const T* Yb, const T* wb, index_t mb) {
     const index_t L = net_.layers();
     forward(ws.As, Xb, mb, net_, true);
@@ -179,28 +180,48 @@ class Fitter {
     double J = cfg_.loss_scale * output_loss(ws.As[L - 1], ws.dZ.data(), ws.As[L - 1], Yb, wb,
                                              mb, net_.sizes[L], net_.head) / wsum;
     J += l2_term(net_, cfg_.alpha, wsum);
-    double lr = st_.learning_rate;
-    if (cfg_.solver == Solver::Adam) {
-      st_.adam_t += 1;
-      const double t = double(st_.adam_t);
-      lr = cfg_.lr_init * std::sqrt(1 - std::pow(cfg_.beta2, t)) / (1 - std::pow(cfg_.beta1, t));
-      st_.learning_rate = lr;
-    }
-    backprop(net_, ws.As, Xb, ws.dZ.data(), ws.dA.data(), mb, cfg_.alpha, wsum, ws.dWs, ws.dbs,
+    const StepRule<T> rule = step_rule();
+    const T lambda = cfg_.alpha > 0 ? T(cfg_.alpha / wsum) : T(0);
+    const auto update = update_ops<T>().step;
+    backprop(net_, ws.As, Xb, ws.dZ.data(), ws.dA.data(), mb, ws.dWs, ws.dbs,
+             [&](index_t l, index_t r0, index_t c0, index_t rows, index_t cols) {
+               const index_t ld = net_.sizes[l + 1], off = r0 * ld + c0;
+               update({net_.W[l] + off, state(opt_.s1, l, off), state(opt_.s2, l, off),
+                       ws.dW.data() + off, ld, rows, cols},
+                      rule, lambda);
+             },
              [&](index_t l) {
-               update(net_.W[l], l, ws.dW.data(), net_.sizes[l] * net_.sizes[l + 1], lr);
-               update(net_.b[l], L + l, ws.db.data(), net_.sizes[l + 1], lr);
+               const index_t n = net_.sizes[l + 1];
+               update({net_.b[l], state(opt_.s1, L + l, 0), state(opt_.s2, L + l, 0),
+                       ws.db.data(), n, 1, n},
+                      rule, T(0));
              });
     return J;
   }
 
-  void update(T* p, index_t slot, const T* g, index_t n, double lr) {
+  // This batch's rule; Adam's bias-corrected rate is computed once per batch, as
+  // scikit-learn does, and kept as the current rate.
+  StepRule<T> step_rule() {
+    StepRule<T> r;
+    r.solver = cfg_.solver;
     if (cfg_.solver == Solver::Adam) {
-      adam_update(p, opt_.s1[slot], opt_.s2[slot], g, n, lr, cfg_.beta1, cfg_.beta2, cfg_.epsilon);
+      st_.adam_t += 1;
+      const double t = double(st_.adam_t);
+      st_.learning_rate =
+          cfg_.lr_init * std::sqrt(1 - std::pow(cfg_.beta2, t)) / (1 - std::pow(cfg_.beta1, t));
+      r.beta1 = T(cfg_.beta1), r.beta2 = T(cfg_.beta2), r.eps = T(cfg_.epsilon);
+      r.c1 = T(1 - cfg_.beta1), r.c2 = T(1 - cfg_.beta2);
     } else {
-      sgd_update(p, opt_.s1.empty() ? nullptr : opt_.s1[slot], g, n, lr, cfg_.momentum,
-                 cfg_.nesterov);
+      r.momentum = T(cfg_.momentum);
+      r.nesterov = cfg_.nesterov;
     }
+    r.lr = T(st_.learning_rate);
+    return r;
+  }
+
+  // Parameter array `slot`'s optimizer state at offset `off` (null where the rule keeps none).
+  static T* state(const std::vector<T*>& s, index_t slot, index_t off) {
+    return s.empty() || !s[slot] ? nullptr : s[slot] + off;
   }
 
   static void gather(Workspace<T>& ws, const T* X, const T* Y, const T* w,

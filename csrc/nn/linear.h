@@ -68,11 +68,12 @@ void act_grad_tile(const void* ctx, T* tile, index_t ldc, index_t r0, index_t c0
 
 // dA_prev (m x n_in) = dZ · Wᵀ (skipped when null: the first layer needs no dX), times
 // g'(A_prev) element-wise when act_prev is given (then it holds dZ_prev);
-// dW (n_in x n_out) = A_prevᵀ · dZ; db (n_out) = Σ_rows dZ.
+// dW (n_in x n_out) = A_prevᵀ · dZ, each finished block passed to dW_ep when given;
+// db (n_out) = Σ_rows dZ.
 template <typename T>
 void linear_backward(T* dA_prev, T* dW, T* db, const T* dZ, const T* A_prev, const T* W,
                      index_t m, index_t n_in, index_t n_out, const Act* act_prev = nullptr,
-                     T slope = T(0)) {
+                     T slope = T(0), const gemm::Epilogue<T>* dW_ep = nullptr) {
   if (dA_prev) {
     const ActGrad<T> ctx{A_prev, n_in, act_prev ? *act_prev : Act::Identity, slope};
     const gemm::Epilogue<T> ep{&act_grad_tile<T>, &ctx};
@@ -80,16 +81,8 @@ void linear_backward(T* dA_prev, T* dW, T* db, const T* dZ, const T* A_prev, con
     gemm::gemm(dA_prev, n_in, dZ, n_out, false, W, n_out, true, m, n_in, n_out, false,
                fuse ? &ep : nullptr);
   }
-  gemm::gemm(dW, n_out, A_prev, n_in, true, dZ, n_out, false, n_in, n_out, m, false);
+  gemm::gemm(dW, n_out, A_prev, n_in, true, dZ, n_out, false, n_in, n_out, m, false, dW_ep);
   bias_grad(db, dZ, m, n_out);
-}
-
-// P (n) -= lr · G (n): the gradient-descent step of slide 33.
-template <typename T>
-void sgd_step(T* P, const T* G, index_t n, T lr) {
-  parallel_chunks(n, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) P[i] -= lr * G[i];
-  });
 }
 
 }  // namespace nnfast::nn

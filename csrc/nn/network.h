@@ -9,6 +9,7 @@
 #include "common.h"
 #include "nn/activations.h"
 #include "nn/linear.h"
+#include "nn/optimizers.h"
 #include "nn/output_loss.h"
 
 namespace nnfast::nn {
@@ -103,27 +104,52 @@ double l2_term(const Network<T>& net, double alpha, double wsum) {
 
 // Backprop by the chain rule (slides 24-32) from dZ = ∂J/∂Z[L] (m x n_L), given the
 // activations As[l] = A[l+1] (l < L - 1) and X = A[0]. For l = L..1 writes
-// dWs[l] = A[l-1]ᵀ dZ[l] + (alpha / W) W[l] and dbs[l] = Σ_rows dZ[l], then calls
-// on_layer(l): W[l] is not read again after that, so a caller may update it there.
-// dZ and dA are scratch of m x widest; dZ's content is consumed.
-template <typename T, typename OnLayer>
+// dWs[l] = A[l-1]ᵀ dZ[l] and dbs[l] = Σ_rows dZ[l]. Each block of dWs[l] the product
+// finishes goes to on_dW(l, r0, c0, rows, cols) at once, while it is in cache (on that
+// block's thread; W[l] is not read again by then, so a caller may update it there: the
+// fit's step needs no pass of its own over dW); then on_db(l). dZ and dA are scratch of
+// m x widest; dZ's content is consumed.
+template <typename T, typename OnDW, typename OnDb>
 void backprop(const Network<T>& net, const std::vector<T*>& As, const T* X, T* dZ, T* dA,
-              index_t m, double alpha, double wsum, const std::vector<T*>& dWs,
-              const std::vector<T*>& dbs, OnLayer on_layer) {
-  const T decay = T(alpha / wsum);
+              index_t m, const std::vector<T*>& dWs, const std::vector<T*>& dbs, OnDW on_dW,
+              OnDb on_db) {
   for (index_t l = net.layers() - 1; l >= 0; --l) {
     const index_t n_in = net.sizes[l], n_out = net.sizes[l + 1];
     const T* A_prev = l > 0 ? As[l - 1] : X;
+    struct Ctx {
+      OnDW* f;
+      index_t l;
+    } ctx{&on_dW, l};
+    const gemm::Epilogue<T> dW_ep{[](const void* c, T*, index_t, index_t r0, index_t c0,
+                                     index_t rows, index_t cols) {
+                                    const auto& x = *static_cast<const Ctx*>(c);
+                                    (*x.f)(x.l, r0, c0, rows, cols);
+                                  },
+                                  &ctx};
     // For l > 0 the product leaves dZ[l-1] = dA[l-1] ∘ g'(A[l-1]) (the activation's
     // derivative in its epilogue).
     linear_backward(l > 0 ? dA : nullptr, dWs[l], dbs[l], dZ, A_prev, net.W[l], m, n_in, n_out,
-                    &net.act, net.slope);
-    if (alpha > 0) {
-      for (index_t i = 0; i < n_in * n_out; ++i) dWs[l][i] += decay * net.W[l][i];
-    }
-    on_layer(l);
+                    &net.act, net.slope, &dW_ep);
+    on_db(l);
     if (l > 0) std::swap(dZ, dA);
   }
+}
+
+// backprop that leaves dWs[l] = ∂J/∂W[l] with the L2 term (alpha / wsum) W[l] added,
+// each block as it is finished (the gradients-only entry points).
+template <typename T>
+void backprop_gradients(const Network<T>& net, const std::vector<T*>& As, const T* X, T* dZ,
+                        T* dA, index_t m, double alpha, double wsum, const std::vector<T*>& dWs,
+                        const std::vector<T*>& dbs) {
+  const T lambda = T(alpha / wsum);
+  const auto decay = update_ops<T>().decay;
+  backprop(net, As, X, dZ, dA, m, dWs, dbs,
+           [&](index_t l, index_t r0, index_t c0, index_t rows, index_t cols) {
+             if (alpha <= 0) return;
+             const index_t ld = net.sizes[l + 1], off = r0 * ld + c0;
+             decay(dWs[l] + off, net.W[l] + off, ld, rows, cols, lambda);
+           },
+           [](index_t) {});
 }
 
 template <typename T>
@@ -148,7 +174,7 @@ double loss_and_gradients(const std::vector<T*>& dWs, const std::vector<T*>& dbs
   const double wsum = weight_sum(w, m);
   double J = output_loss(As[L - 1], dZ.data(), As[L - 1], Y, w, m, net.sizes[L], net.head) / wsum;
   J += l2_term(net, alpha, wsum);
-  backprop(net, As, X, dZ.data(), dA.data(), m, alpha, wsum, dWs, dbs, [](index_t) {});
+  backprop_gradients(net, As, X, dZ.data(), dA.data(), m, alpha, wsum, dWs, dbs);
   return J;
 }
 

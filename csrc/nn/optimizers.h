@@ -1,54 +1,75 @@
 // The parameter updates of scikit-learn's MLP solvers, element for element in the same
 // order of operations (and in the parameters' precision, scalars rounded to it first, as
 // NumPy does), so that a fit in C++ follows scikit-learn's within rounding of the gradients.
+//   g = G + λ P                               (λ = alpha / W, the L2 term; weights only)
 //   SGD:  v ← μ v - η g;  p ← p + v           (Nesterov: p ← p + (μ v - η g))
 //   Adam: m ← β1 m + (1-β1) g;  v ← β2 v + (1-β2) g²;  p ← p + (-η_t m) / (√v + ε),
 //         η_t = η √(1 - β2^t) / (1 - β1^t)
+// The updates work on blocks (rows x cols, one row stride for the parameters, their state
+// and their gradient), so that a fit can apply them to each tile of dW as the product
+// finishes it (network.h), while the tile is in cache. Element-wise: the same bits for any
+// split into blocks, on any thread.
 #pragma once
-#include <cmath>
-
 #include "common.h"
+#include "gemm/config.h"
 
 namespace nnfast::nn {
 
 enum class Solver : int { Sgd = 0, Adam = 1 };
 
-// SGD with momentum on n parameters; `velocity` is the optimizer's state for them. With
-// μ = 0 and no Nesterov the velocity is never read again, and p - η g is the same number
-// as p + (0·v - η g), so the state is skipped.
+// One step's constants, rounded to the parameters' precision.
 template <typename T>
-void sgd_update(T* p, T* velocity, const T* g, index_t n, double lr, double momentum,
-                bool nesterov) {
-  const T eta = T(lr), mu = T(momentum);
-  if (momentum == 0.0 && !nesterov) {
-    parallel_chunks(n, [&](index_t lo, index_t hi) {
-      for (index_t i = lo; i < hi; ++i) p[i] -= eta * g[i];
-    });
-    return;
-  }
+struct StepRule {
+  Solver solver = Solver::Sgd;
+  T lr = 0;           // η for SGD, the bias-corrected η_t for Adam
+  T momentum = 0;     // μ; with μ = 0 and no Nesterov the velocity is never read again, and
+  bool nesterov = false;  // p - η g is the same number as p + (0·v - η g): no state needed
+  T beta1 = 0, beta2 = 0, c1 = 0, c2 = 0, eps = 0;  // c = 1 - β, rounded from double
+  bool stateless() const { return solver == Solver::Sgd && momentum == T(0) && !nesterov; }
+};
+
+// A block of one parameter array: P, its gradient G and the optimizer's state S1 (SGD's
+// velocity, Adam's first moment) and S2 (Adam's second), all rows x cols with row stride
+// ld. Null state where the rule needs none.
+template <typename T>
+struct ParamBlock {
+  T* P;
+  T* S1;
+  T* S2;
+  const T* G;
+  index_t ld, rows, cols;
+};
+
+// The update loops, one per ISA (nn/optimizers.cpp, chosen at import with the GEMM's).
+template <typename T>
+struct UpdateOps {
+  // G += λ P (rows x cols, row stride ld): the gradient of J with its L2 term, when no
+  // step follows (gradients only).
+  void (*decay)(T* G, const T* P, index_t ld, index_t rows, index_t cols, T lambda);
+  // One step of `rule` on the block, with g = G + λ P (λ = 0: g = G, P never read for it).
+  void (*step)(const ParamBlock<T>& b, const StepRule<T>& rule, T lambda);
+};
+template <typename T>
+const UpdateOps<T>& update_ops();
+void select_update_ops(gemm::Isa isa);
+
+// One step on a whole parameter array of n values (state arrays as the rule needs), split
+// across threads in chunks.
+template <typename T>
+void update_array(T* P, T* S1, T* S2, const T* G, index_t n, const StepRule<T>& rule) {
+  const auto step = update_ops<T>().step;
   parallel_chunks(n, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) {
-      const T v = mu * velocity[i] - eta * g[i];
-      velocity[i] = v;
-      p[i] += nesterov ? mu * v - eta * g[i] : v;
-    }
+    step({P + lo, S1 ? S1 + lo : nullptr, S2 ? S2 + lo : nullptr, G + lo, hi - lo, 1, hi - lo},
+         rule, T(0));
   });
 }
 
-// One Adam step on n parameters with the bias-corrected rate lr_t (computed by the caller
-// once per batch, as scikit-learn does).
+// P (n) -= lr · G (n): the gradient-descent step of slide 33.
 template <typename T>
-void adam_update(T* p, T* m, T* v, const T* g, index_t n, double lr_t, double beta1,
-                 double beta2, double eps) {
-  const T b1 = T(beta1), b2 = T(beta2), c1 = T(1 - beta1), c2 = T(1 - beta2);
-  const T neg_lr = T(-lr_t), e = T(eps);
-  parallel_chunks(n, [&](index_t lo, index_t hi) {
-    for (index_t i = lo; i < hi; ++i) {
-      m[i] = b1 * m[i] + c1 * g[i];
-      v[i] = b2 * v[i] + c2 * (g[i] * g[i]);
-      p[i] += neg_lr * m[i] / (std::sqrt(v[i]) + e);
-    }
-  });
+void sgd_step(T* P, const T* G, index_t n, T lr) {
+  StepRule<T> rule;
+  rule.lr = lr;
+  update_array(P, static_cast<T*>(nullptr), static_cast<T*>(nullptr), G, n, rule);
 }
 
 }  // namespace nnfast::nn
