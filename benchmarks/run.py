@@ -31,11 +31,11 @@ A time is the best of --repeat subprocess turns, the peers taking turns (rotatin
 that noise from the machine falls on all of them. The first turn is cold: no warm-up, one
 fit, and it provides the memory figures. Each later (warm) turn repeats the fit, every time
 from the same initial weights (weights, optimizer and iteration state restored, untimed),
-until the fits add up to --inner-budget seconds (default 0.3) or 20 fits, and keeps the
+until the fits add up to --inner-budget seconds (default 0.3) or 100 fits, and keeps the
 best; every repeated fit must reproduce the turn's first losses. Why: fits of a few
 milliseconds (nnfast on xor and small) are otherwise decided by one hiccup of a shared
 host, while a fit of a second averages the noise itself. The rule is the same for every
-peer: a 3 ms fit runs 20 times, a 1 s fit once. --inner-budget 0 times one fit per turn
+peer: a 3 ms fit runs 100 times, a 1 s fit once. --inner-budget 0 times one fit per turn
 (and with --no-warmup every turn is cold).
 
 Final training losses (scikit-learn's ``loss_curve_[-1]``: the batch losses of the last
@@ -85,7 +85,7 @@ RATIO_TARGETS = {
 PEAK_TARGET = {"mnist_like": 0.85, "wide": 0.85}        # of FMA peak x threads, work done
 SCALING_TARGET = {"mnist_like": 1.8, "wide": 1.8, "xor": 1.0, "small": 1.0}  # t(1) / t(2)
 MEMORY_SLACK_MB = 50
-INNER_MAX_FITS = 20     # fits per warm turn at most (see --inner-budget)
+INNER_MAX_FITS = 100    # fits per warm turn at most (see --inner-budget)
 
 
 @dataclass
