@@ -27,8 +27,9 @@ exec and starts at the parent's peak) over the resident set just before the fit 
 interpreter, libraries, data and initial weights) and threadpoolctl's view of the BLAS and
 OpenMP runtimes, as JSON.
 
-A time is the best of --repeat subprocess turns, the peers taking turns (rotating order) so
-that noise from the machine falls on all of them. The first turn is cold: no warm-up, one
+A time is the best of --repeat subprocess turns, the peers taking turns (rotating order) and
+the thread counts alternating within each turn (1T, 2T, 1T, 2T, ...), so that noise from the
+machine, which drifts over minutes, falls on all of them alike. The first turn is cold: no warm-up, one
 fit, and it provides the memory figures. Each later (warm) turn repeats the fit, every time
 from the same initial weights (weights, optimizer and iteration state restored, untimed),
 until the fits add up to --inner-budget seconds (default 0.3) or 100 fits, and keeps the
@@ -493,29 +494,46 @@ def peer_available(peer):
     return p.returncode == 0, (p.stderr.strip().splitlines() or [""])[-1]
 
 
-def run_config(w, rows, epochs, dt, threads, peers, repeat, directory, warmup, log,
-               inner_budget=0.0):
-    """All peers, `repeat` turns each, for one workload x dtype x thread count."""
-    runs = {p: [] for p in peers}
+def run_configs(w, rows, epochs, dt, thread_counts, peers, repeat, directory, warmup, log,
+                inner_budget=0.0):
+    """All peers at every thread count, `repeat` turns each, for one workload x dtype; one
+    result per thread count. The thread counts alternate within each turn (1T, 2T, 1T, 2T,
+    ...): the host's load drifts over minutes, and a 2-vs-1-thread ratio taken from runs
+    made minutes apart measured the drift (xor's 3 ms fit read 0.87x at 2 threads)."""
+    runs = {(th, p): [] for th in thread_counts for p in peers}
     for rep in range(repeat):
         order = peers[rep % len(peers):] + peers[:rep % len(peers)]
-        for peer in order:
-            spec = {"peer": peer, "workload": w.name, "dtype": dt, "threads": threads,
-                    "dir": directory, "sizes": w.sizes, "activation": w.activation,
-                    "out": w.out, "batch": w.batch, "epochs": epochs, "lr": w.lr,
-                    # The first turn runs cold (no warm-up), and its peak memory is the one
-                    # reported: after a warm-up, memory the allocator kept from it hides the
-                    # fit's own allocations. Later turns warm up first and repeat the
-                    # fit up to the budget; times are the best.
-                    "warmup": warmup and rep > 0, "inner_budget": inner_budget,
-                    "save_weights": (os.path.join(directory, f"final_{peer}_{dt}_{threads}.npz")
-                                     if rep == 0 else None)}
-            r = C.run_json([sys.executable, os.path.abspath(__file__), "--child",
-                            json.dumps(spec)], C.peer_env(threads))
-            runs[peer].append(r)
-            log(f"    {w.name:<10} {dt:<7} {threads}T rep {rep + 1}/{repeat} {peer:<9} "
-                f"{r['seconds']:9.4f} s (best of {r['inner_fits']:2d})  "
-                f"loss {r['loss_last']:.6g}")
+        for threads in thread_counts:
+            for peer in order:
+                run_turn(w, epochs, dt, threads, peer, rep, repeat, directory, warmup, log,
+                         inner_budget, runs[threads, peer])
+    return [collect(w, rows, epochs, dt, th, peers, {p: runs[th, p] for p in peers}, directory)
+            for th in thread_counts]
+
+
+def run_turn(w, epochs, dt, threads, peer, rep, repeat, directory, warmup, log, inner_budget,
+             out):
+    """One subprocess turn of one peer; its JSON is appended to `out`."""
+    spec = {"peer": peer, "workload": w.name, "dtype": dt, "threads": threads,
+            "dir": directory, "sizes": w.sizes, "activation": w.activation,
+            "out": w.out, "batch": w.batch, "epochs": epochs, "lr": w.lr,
+            # The first turn runs cold (no warm-up), and its peak memory is the one
+            # reported: after a warm-up, memory the allocator kept from it hides the
+            # fit's own allocations. Later turns warm up first and repeat the
+            # fit up to the budget; times are the best.
+            "warmup": warmup and rep > 0, "inner_budget": inner_budget,
+            "save_weights": (os.path.join(directory, f"final_{peer}_{dt}_{threads}.npz")
+                             if rep == 0 else None)}
+    r = C.run_json([sys.executable, os.path.abspath(__file__), "--child",
+                    json.dumps(spec)], C.peer_env(threads))
+    out.append(r)
+    log(f"    {w.name:<10} {dt:<7} {threads}T rep {rep + 1}/{repeat} {peer:<9} "
+        f"{r['seconds']:9.4f} s (best of {r['inner_fits']:2d})  "
+        f"loss {r['loss_last']:.6g}")
+
+
+def collect(w, rows, epochs, dt, threads, peers, runs, directory):
+    """One workload x dtype x thread count's result from its peers' turns."""
     res = {"workload": w.name, "dtype": dt, "threads": threads, "rows": rows, "epochs": epochs,
            "batch": w.batch, "sizes": w.sizes, "peers": {}}
     for peer, rs in runs.items():
@@ -874,13 +892,18 @@ def run_all(args, log):
             os.makedirs(d)
             rows = write_inputs(w, rows, args.dtypes, d)
             for dt in args.dtypes:
+                ths = []
                 for th in args.threads:
                     if (name, dt, str(th)) in skip:
                         notes.append(f"{name} {dt} {th} thread(s) skipped (--skip)")
-                        continue
-                    log(f"{name} {dt} {th} thread(s): {rows} rows, {epochs} epochs")
-                    results.append(run_config(w, rows, epochs, dt, th, peers, args.repeat, d,
-                                              args.warmup, log, args.inner_budget))
+                    else:
+                        ths.append(th)
+                if not ths:
+                    continue
+                log(f"{name} {dt} {'/'.join(map(str, ths))} thread(s), alternating: {rows} rows, "
+                    f"{epochs} epochs")
+                results.extend(run_configs(w, rows, epochs, dt, ths, peers, args.repeat, d,
+                                           args.warmup, log, args.inner_budget))
             shutil.rmtree(d, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
