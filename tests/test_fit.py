@@ -21,6 +21,8 @@ from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOpti
 from sklearn.preprocessing import LabelBinarizer  # noqa: E402
 from sklearn.utils import shuffle as sk_shuffle  # noqa: E402
 
+from conftest import rerun_under_isa  # noqa: E402
+
 RTOL = 1e-9
 
 
@@ -268,3 +270,11 @@ def test_ctrl_c_interrupts_a_long_training_run_within_a_second():
     assert time.perf_counter() - start < 1.5
     for p, c in zip(Ws + bs, copies):  # the caller's parameters are untouched
         np.testing.assert_array_equal(p, c)
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_fit_under_every_isa(isa):
+    """This file again under each other ISA this CPU has: the solvers' updates (with the L2
+    term, in the dW product's epilogue) are compiled per ISA in csrc/nn/optimizers.cpp, like
+    the products and the element-wise loops. The Ctrl-C test is left out (it times itself)."""
+    rerun_under_isa(__file__, isa, "not every_isa and not ctrl_c")
