@@ -88,26 +88,17 @@ struct Workspace {
 };
 
 // Σ x² of n values, in double. A fit computes it for every weight at every step when
-// alpha > 0, so: in at most kParts parts of a size fixed by n (each summed in kLanes
-// independent lanes that vectorise, instead of one chain of dependent adds), the parts on
-// the thread team, then added in order: the same bits at any thread count.
+// alpha > 0, so: in at most kParts parts of a size fixed by n, each summed by the ISA's
+// loop (update_ops, in independent lanes), the parts on the thread team, then added in
+// order: the same bits at any thread count.
 template <typename T>
 double sum_squares(const T* x, index_t n) {
-  constexpr index_t kParts = 64, kLanes = 8, kMinPart = 4096;
+  constexpr index_t kParts = 64, kMinPart = 4096;
   const index_t per = std::max(kMinPart, (n + kParts - 1) / kParts);
   const index_t parts = (n + per - 1) / per;
+  const auto part_sum = update_ops<T>().sum_squares;
   double part[kParts];
-  parallel_for(parts, n, [&](index_t p) {
-    const T* v = x + p * per;
-    const index_t len = std::min(per, n - p * per), body = len - len % kLanes;
-    double acc[kLanes] = {};
-    for (index_t i = 0; i < body; i += kLanes)
-      for (index_t j = 0; j < kLanes; ++j) acc[j] += double(v[i + j]) * double(v[i + j]);
-    for (index_t i = body; i < len; ++i) acc[i - body] += double(v[i]) * double(v[i]);
-    double s = 0;
-    for (index_t j = 0; j < kLanes; ++j) s += acc[j];
-    part[p] = s;
-  });
+  parallel_for(parts, n, [&](index_t p) { part[p] = part_sum(x + p * per, std::min(per, n - p * per)); });
   double s = 0;
   for (index_t p = 0; p < parts; ++p) s += part[p];
   return s;

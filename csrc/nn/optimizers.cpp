@@ -13,6 +13,19 @@ namespace detail {
 // The loops are force-inlined into each ISA's wrapper below, so they vectorise at its width;
 // the rule's branches are taken once per block, outside them.
 template <typename T>
+NNFAST_VMATH double sum_squares(const T* x, index_t n) {
+  constexpr index_t kLanes = kSquareLanes;  // independent chains: the adds' latency overlaps
+  double acc[kLanes] = {};
+  const index_t body = n - n % kLanes;
+  for (index_t i = 0; i < body; i += kLanes)
+    for (index_t j = 0; j < kLanes; ++j) acc[j] += double(x[i + j]) * double(x[i + j]);
+  for (index_t i = body; i < n; ++i) acc[i - body] += double(x[i]) * double(x[i]);
+  double s = 0;
+  for (index_t j = 0; j < kLanes; ++j) s += acc[j];
+  return s;
+}
+
+template <typename T>
 NNFAST_VMATH void decay(T* G, const T* P, index_t ld, index_t rows, index_t cols, T lambda) {
   for (index_t i = 0; i < rows; ++i) {
     T* __restrict g = G + i * ld;
@@ -81,6 +94,10 @@ NNFAST_VMATH void step(const ParamBlock<T>& b, const StepRule<T>& r, T lambda) {
 #define NNFAST_DEFINE_UPDATE_OPS(NAME, ATTR)                                            \
   namespace {                                                                           \
   template <typename T>                                                                 \
+  ATTR double NAME##_sum_squares(const T* x, index_t n) {                               \
+    return detail::sum_squares(x, n);                                                   \
+  }                                                                                     \
+  template <typename T>                                                                 \
   ATTR void NAME##_decay(T* G, const T* P, index_t ld, index_t rows, index_t cols,      \
                          T lambda) {                                                    \
     detail::decay(G, P, ld, rows, cols, lambda);                                        \
@@ -91,7 +108,7 @@ NNFAST_VMATH void step(const ParamBlock<T>& b, const StepRule<T>& r, T lambda) {
   }                                                                                     \
   template <typename T>                                                                 \
   UpdateOps<T> NAME##_update_ops() {                                                    \
-    return {NAME##_decay<T>, NAME##_step<T>};                                           \
+    return {NAME##_sum_squares<T>, NAME##_decay<T>, NAME##_step<T>};                    \
   }                                                                                     \
   }
 

@@ -28,6 +28,8 @@ struct StepRule {
   bool stateless() const { return solver == Solver::Sgd && momentum == T(0) && !nesterov; }
 };
 
+constexpr index_t kSquareLanes = 16;
+
 // A block of one parameter array: P, its gradient G and the optimizer's state S1 (SGD's
 // velocity, Adam's first moment) and S2 (Adam's second), all rows x cols with row stride
 // ld. Null state where the rule needs none.
@@ -40,9 +42,13 @@ struct ParamBlock {
   index_t ld, rows, cols;
 };
 
-// The update loops, one per ISA (nn/optimizers.cpp, chosen at import with the GEMM's).
+// The update loops and the L2 term's sum, one per ISA (nn/optimizers.cpp, chosen at import
+// with the GEMM's).
 template <typename T>
 struct UpdateOps {
+  // Σ x² of n values in double, in kSquareLanes lanes added in a fixed order: the same bits
+  // on every ISA (float squares are exact in double; no FMA contraction).
+  double (*sum_squares)(const T* x, index_t n);
   // G += λ P (rows x cols, row stride ld): the gradient of J with its L2 term, when no
   // step follows (gradients only).
   void (*decay)(T* G, const T* P, index_t ld, index_t rows, index_t cols, T lambda);
