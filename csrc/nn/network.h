@@ -98,7 +98,9 @@ double sum_squares(const T* x, index_t n) {
   const index_t parts = (n + per - 1) / per;
   const auto part_sum = update_ops<T>().sum_squares;
   double part[kParts];
-  parallel_for(parts, n, [&](index_t p) { part[p] = part_sum(x + p * per, std::min(per, n - p * per)); });
+  parallel_for(parts, n, [&](index_t p) {
+    part[p] = part_sum(x + p * per, std::min(per, n - p * per));
+  });
   double s = 0;
   for (index_t p = 0; p < parts; ++p) s += part[p];
   return s;
@@ -110,7 +112,8 @@ template <typename T>
 double l2_term(const Network<T>& net, double alpha, double wsum) {
   if (alpha <= 0) return 0;
   double sq = 0;  // per layer, then summed over layers, like the reference
-  for (index_t l = 0; l < net.layers(); ++l) sq += sum_squares(net.W[l], net.sizes[l] * net.sizes[l + 1]);
+  for (index_t l = 0; l < net.layers(); ++l)
+    sq += sum_squares(net.W[l], net.sizes[l] * net.sizes[l + 1]);
   return 0.5 * alpha * sq / wsum;
 }
 

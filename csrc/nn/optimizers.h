@@ -1,6 +1,7 @@
-// The parameter updates of scikit-learn's MLP solvers, element for element in the same
-// order of operations (and in the parameters' precision, scalars rounded to it first, as
-// NumPy does), so that a fit in C++ follows scikit-learn's within rounding of the gradients.
+// The parameter updates of scikit-learn's MLP solvers (and the L2 term's sum of squares),
+// element for element in the same order of operations (and in the parameters' precision,
+// scalars rounded to it first, as NumPy does), so that a fit in C++ follows scikit-learn's
+// within rounding of the gradients.
 //   g = G + λ P                               (λ = alpha / W, the L2 term; weights only)
 //   SGD:  v ← μ v - η g;  p ← p + v           (Nesterov: p ← p + (μ v - η g))
 //   Adam: m ← β1 m + (1-β1) g;  v ← β2 v + (1-β2) g²;  p ← p + (-η_t m) / (√v + ε),
