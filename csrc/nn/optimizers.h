@@ -29,8 +29,6 @@ struct StepRule {
   bool stateless() const { return solver == Solver::Sgd && momentum == T(0) && !nesterov; }
 };
 
-constexpr index_t kSquareLanes = 16;
-
 // A block of one parameter array: P, its gradient G and the optimizer's state S1 (SGD's
 // velocity, Adam's first moment) and S2 (Adam's second), all rows x cols with row stride
 // ld. Null state where the rule needs none.
@@ -42,6 +40,8 @@ struct ParamBlock {
   const T* G;
   index_t ld, rows, cols;
 };
+
+constexpr index_t kSquareLanes = 16;
 
 // The update loops and the L2 term's sum, one per ISA (nn/optimizers.cpp, chosen at import
 // with the GEMM's).
@@ -60,23 +60,15 @@ template <typename T>
 const UpdateOps<T>& update_ops();
 void select_update_ops(gemm::Isa isa);
 
-// One step on a whole parameter array of n values (state arrays as the rule needs), split
-// across threads in chunks.
-template <typename T>
-void update_array(T* P, T* S1, T* S2, const T* G, index_t n, const StepRule<T>& rule) {
-  const auto step = update_ops<T>().step;
-  parallel_chunks(n, [&](index_t lo, index_t hi) {
-    step({P + lo, S1 ? S1 + lo : nullptr, S2 ? S2 + lo : nullptr, G + lo, hi - lo, 1, hi - lo},
-         rule, T(0));
-  });
-}
-
-// P (n) -= lr · G (n): the gradient-descent step of slide 33.
+// P (n) -= lr · G (n): the gradient-descent step of slide 33, in chunks across threads.
 template <typename T>
 void sgd_step(T* P, const T* G, index_t n, T lr) {
   StepRule<T> rule;
   rule.lr = lr;
-  update_array(P, static_cast<T*>(nullptr), static_cast<T*>(nullptr), G, n, rule);
+  const auto step = update_ops<T>().step;
+  parallel_chunks(n, [&](index_t lo, index_t hi) {
+    step({P + lo, nullptr, nullptr, G + lo, hi - lo, 1, hi - lo}, rule, T(0));
+  });
 }
 
 }  // namespace nnfast::nn
