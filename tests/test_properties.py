@@ -256,9 +256,15 @@ def test_activation_forward_backward_derivative(shape, dtype, activation, scale,
         dA = values(rng, shape, dtype, 1.0, False)
         dZ = nnfast.activation_backward(relayout_any(dA, layout), relayout_any(A_fin, layout),
                                         activation, slope)
-        assert_close(dZ, ref.activation_backward(dA, A_fin, activation, slope), dtype)
+        # g'(a) = 1 - a² (tanh), a (1 - a) (σ) cancels where a saturates: its rounding is that
+        # of terms of size 1 (slope for the ReLUs), not of the result (tanh'(a) ~2e-9 at
+        # a ~ 1 - 1e-9, where NumPy's 1 - a**2 and a fused 1 - a·a differ by 1e-9 relative).
+        unit = max(1.0, slope)
+        dA_scale = unit * float(np.abs(dA).max()) if dA.size else 1.0
+        assert_close(dZ, ref.activation_backward(dA, A_fin, activation, slope), dtype,
+                     scale=dA_scale)
         assert_close(nnfast.activation_derivative(A_fin, activation, slope),
-                     ref.activation_derivative(A_fin, activation, slope), dtype)
+                     ref.activation_derivative(A_fin, activation, slope), dtype, scale=unit)
     np.testing.assert_array_equal(Z_l, Z)
 
 
@@ -456,12 +462,31 @@ def test_gemm_train_matches_reference(sizes, m, dtype, activation, head, alpha, 
     except ValueError as e:  # the reference rejects its own inf/NaN: a diverged run
         assume("NaN or infinity" not in str(e))
         raise
+    # A loss that overflowed with weights still finite (1e306 after 3 epochs of a linear
+    # 33-33-64 network at lr 0.03) diverged too; nnfast.train stops such a fit with an error.
+    assume(np.all(np.isfinite(curve_r)))
     W_k, b_k, curve_k = nnfast.train(X, Y, Ws, bs, **kw)
     rtol = {np.float64: 1e-9, np.float32: 5e-4}[dtype]
-    np.testing.assert_allclose(curve_k, curve_r, rtol=rtol, atol=rtol)
-    for g, w_ in zip(W_k + b_k, W_r + b_r):
-        assert g.dtype == dtype
-        np.testing.assert_allclose(g, w_, rtol=rtol, atol=rtol)
+    # Along a sensitive trajectory (steps of ~1 through a saturated tanh whose 1 - a² has
+    # lost most of its float32 digits), rounding grows from step to step, and two float32
+    # runs can end further apart than any fixed tolerance (a 16-1-64 tanh network, lr 0.03:
+    # 1.8e-3 apart, while the reference's own float32 run ends 3.8e-4 from its float64 one).
+    # So the float32 comparison also allows 10x that drift of the reference, element by
+    # element: on a tame problem it is ~1e-7 and the tolerance is rtol's alone.
+    drift = [np.zeros(a.shape) for a in [curve_r] + W_r + b_r]
+    if dtype == np.float32:
+        f64 = [np.asarray(a, np.float64) for a in [X, Y]]
+        W_d, b_d, curve_d = ref.train(*f64, [a.astype(np.float64) for a in Ws],
+                                      [a.astype(np.float64) for a in bs], **kw)
+        drift = [np.abs(np.asarray(a, np.float64) - d)
+                 for a, d in zip([curve_r] + W_r + b_r, [curve_d] + W_d + b_d)]
+    for i, (g, w_) in enumerate(zip([curve_k] + W_k + b_k, [curve_r] + W_r + b_r)):
+        assert i == 0 or g.dtype == dtype
+        g64, w64 = np.asarray(g, np.float64), np.asarray(w_, np.float64)
+        allowed = rtol + rtol * np.abs(w64) + 10 * drift[i]
+        worst = int(np.argmax(np.abs(g64 - w64) - allowed)) if g64.size else 0
+        assert np.all(np.abs(g64 - w64) <= allowed), (
+            i, g64.ravel()[worst], w64.ravel()[worst], allowed.ravel()[worst])
 
 
 @PROPERTY
