@@ -101,7 +101,11 @@ class Fitter {
     std::vector<std::int64_t> sample_idx(static_cast<size_t>(n)), perm;
     std::iota(sample_idx.begin(), sample_idx.end(), std::int64_t(0));
     checkpoint_alloc();
-    auto last_poll = std::chrono::steady_clock::now();
+    // Ctrl-C is polled about every 100 ms. Reading the clock costs ~20 ns, 3 % of a XOR
+    // step, so it is read every `stride` batches, the stride doubled while reads come
+    // less than a millisecond apart.
+    auto last_poll = std::chrono::steady_clock::now(), last_read = last_poll;
+    index_t stride = 1, since_read = 0;
     st_.n_iter = 0;
 
     for (index_t it = 0; it < cfg_.max_iter; ++it) {
@@ -134,8 +138,11 @@ class Fitter {
           return FitStatus::Diverged;
         }
         total += J * double(mb);
-        if (hooks.interrupted) {
+        if (hooks.interrupted && ++since_read >= stride) {
+          since_read = 0;
           const auto now = std::chrono::steady_clock::now();
+          if (now - last_read < std::chrono::milliseconds(1) && stride < 4096) stride *= 2;
+          last_read = now;
           if (now - last_poll > std::chrono::milliseconds(100)) {
             last_poll = now;
             if (hooks.interrupted()) return FitStatus::Interrupted;
