@@ -14,7 +14,7 @@ namespace detail {
 // the rule's branches are taken once per block, outside them.
 template <typename T>
 NNFAST_VMATH double sum_squares(const T* x, index_t n) {
-  constexpr index_t kLanes = kSquareLanes;  // independent chains: the adds' latency overlaps
+  constexpr index_t kLanes = 16;  // independent chains: the adds' latencies overlap
   double acc[kLanes] = {};
   const index_t body = n - n % kLanes;
   for (index_t i = 0; i < body; i += kLanes)

@@ -41,13 +41,11 @@ struct ParamBlock {
   index_t ld, rows, cols;
 };
 
-constexpr index_t kSquareLanes = 16;
-
 // The update loops and the L2 term's sum, one per ISA (nn/optimizers.cpp, chosen at import
 // with the GEMM's).
 template <typename T>
 struct UpdateOps {
-  // Σ x² of n values in double, in kSquareLanes lanes added in a fixed order: the same bits
+  // Σ x² of n values in double, in 16 lanes added in a fixed order: the same bits
   // on every ISA (float squares are exact in double; no FMA contraction).
   double (*sum_squares)(const T* x, index_t n);
   // G += λ P (rows x cols, row stride ld): the gradient of J with its L2 term, when no
