@@ -37,6 +37,26 @@ constexpr double kInvFact[14] = {1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120
                                  1.0 / 5040, 1.0 / 40320, 1.0 / 362880, 1.0 / 3628800,
                                  1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0};
 
+// Σ c[k] r^k for k = 0..D by Estrin's scheme: p = lo(r) + r^h hi(r) with h the largest power
+// of 2 <= D, recursively, so the terms pair up through r², r⁴, r⁸. Horner's form is a chain
+// of D dependent multiply-adds (degree 13: ~52 cycles of latency an element), which kept the
+// float64 tanh loop waiting on latency, not on its ports; here the chain is ~log2(D) deep.
+template <int D, typename T>
+NNFAST_VMATH T estrin(T r, const double* c) {
+  static_assert(D >= 0 && D < 16, "h below covers degrees up to 15");
+  if constexpr (D == 0) {
+    return T(c[0]);
+  } else if constexpr (D == 1) {
+    return T(c[0]) + T(c[1]) * r;
+  } else {
+    constexpr int h = D >= 8 ? 8 : (D >= 4 ? 4 : 2);
+    T rh = r * r;  // no loop: one left in would stop the caller's loop vectorising
+    if constexpr (h >= 4) rh = rh * rh;
+    if constexpr (h >= 8) rh = rh * rh;
+    return estrin<h - 1>(r, c) + rh * estrin<D - h>(r, c + h);
+  }
+}
+
 // 2^k for an integer-valued k in the exponent range, built from its bits.
 template <typename T>
 NNFAST_VMATH T pow2i(typename ExpTraits<T>::Bits k) {
@@ -72,9 +92,8 @@ NNFAST_VMATH T vexp(T x) {
   xc = xc < E::kLo ? E::kLo : (xc > E::kHi ? E::kHi : xc);
   Bits ni;
   const T r = reduce_ln2(xc, ni);
-  // e^r by Horner on the Taylor series, coefficients 1/k!.
-  T p = T(kInvFact[E::kDegree]);
-  for (int k = E::kDegree - 1; k >= 0; --k) p = p * r + T(kInvFact[k]);
+  // e^r by its Taylor series, coefficients 1/k!.
+  const T p = estrin<E::kDegree>(r, kInvFact);
   // 2^n as two halves so that neither overflows nor goes subnormal: the product then
   // underflows to 0 or overflows to inf exactly where exp does. floor(n / 2) by a logical
   // shift of a positive number (SSE2 has no 64-bit arithmetic shift).
@@ -137,13 +156,12 @@ NNFAST_VMATH T vlog1p_unit(T e) {
 
 // e^x - 1 for |x| <= 40 without cancellation near 0: x = n ln2 + r, |r| <= ln2 / 2,
 // e^x - 1 = 2^n (e^r - 1) + (2^n - 1), where 2^n - 1 is exact and e^r - 1 = r (1 + r/2 +
-// r²/6 + ...) by Horner on the Taylor series (degree 13, as vexp).
+// r²/6 + ...) by the Taylor series (degree 13, as vexp).
 NNFAST_VMATH double vexpm1(double x) {
   std::int64_t ni;
   const double r = reduce_ln2(x, ni);
   const double scale = pow2i<double>(ni);
-  double p = kInvFact[13];
-  for (int k = 12; k >= 1; --k) p = p * r + kInvFact[k];
+  const double p = estrin<12>(r, kInvFact + 1);
   return scale * (r * p) + (scale - 1.0);
 }
 
