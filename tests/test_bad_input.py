@@ -405,6 +405,19 @@ def test_non_contiguous_inputs_give_the_same_result(impl, name, layout):
     _assert_same(got, expected)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_are_found_in_any_layout(impl, layout, bad):
+    # The finite check scans a contiguous array (Fortran order too) in C++ and any other
+    # layout with NumPy: either must find the one bad value, wherever the layout puts it.
+    X, _, Ws, bs = _valid()
+    for pos in [(0, 0), (M - 1, SIZES[0] - 1), (M // 2, 2)]:
+        Xb = X.copy()
+        Xb[pos] = bad
+        with pytest.raises(ValueError, match=r"\bX\b"):
+            impl.forward(_layouts(Xb)[layout], Ws, bs, "tanh", "softmax")
+
+
 def _snapshot(args):
     return [[a.copy() for a in x] if isinstance(x, list) else (x.copy() if isinstance(x, np.ndarray) else x)
             for x in args]

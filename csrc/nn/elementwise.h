@@ -151,6 +151,23 @@ NNFAST_VMATH void backward_tile(T* dZ, index_t ldz, const T* A, index_t lda, ind
                                 index_t n, Act act, T slope) {
   for (index_t i = 0; i < rows; ++i) backward(dZ + i * ldz, dZ + i * ldz, A + i * lda, n, act, slope);
 }
+// Whether no element of x (n) is NaN or ±inf: those are the values whose exponent field is
+// all ones, the largest it can be, so the largest exponent field over x (integers: the
+// loop vectorises without reassociating a float sum) tells.
+template <typename T>
+NNFAST_VMATH bool all_finite(const T* x, index_t n) {
+  using E = ExpTraits<T>;
+  using Bits = typename E::Bits;
+  constexpr Bits kExp = Bits((Bits(1) << (8 * sizeof(T) - 1 - E::kMantissa)) - 1) << E::kMantissa;
+  Bits top = 0;
+  for (index_t i = 0; i < n; ++i) {
+    Bits b;
+    std::memcpy(&b, x + i, sizeof b);
+    b &= kExp;
+    top = b > top ? b : top;
+  }
+  return top != kExp;
+}
 template <typename T>
 NNFAST_VMATH void bias_forward(T* z, index_t ldz, const T* b, index_t rows, index_t n, Act act,
                                T slope) {
@@ -193,6 +210,10 @@ NNFAST_VMATH void bias_forward(T* z, index_t ldz, const T* b, index_t rows, inde
     detail::column_sums(db, dZ, m, ld, w);                                                     \
   }                                                                                            \
   template <typename T>                                                                        \
+  ATTR bool NAME##_all_finite(const T* x, index_t n) {                                         \
+    return detail::all_finite(x, n);                                                           \
+  }                                                                                            \
+  template <typename T>                                                                        \
   ATTR void NAME##_bias(T* z, index_t ldz, const T* b, index_t rows, index_t n, Act act,      \
                         T slope) {                                                             \
     detail::bias_forward(z, ldz, b, rows, n, act, slope);                                      \
@@ -201,10 +222,10 @@ NNFAST_VMATH void bias_forward(T* z, index_t ldz, const T* b, index_t rows, inde
   VecOps<float> NAME##_f32() {                                                                 \
     return {NAME##_forward<float>,      NAME##_backward<float>,      NAME##_bias<float>,       \
             NAME##_logistic_head<float>, NAME##_softmax_head<float>, NAME##_column_sums<float>, \
-            NAME##_backward_tile<float>};                                                      \
+            NAME##_backward_tile<float>, NAME##_all_finite<float>};                            \
   }                                                                                            \
   VecOps<double> NAME##_f64() {                                                                \
     return {NAME##_forward<double>,      NAME##_backward<double>,      NAME##_bias<double>,    \
             NAME##_logistic_head<double>, NAME##_softmax_head<double>, NAME##_column_sums<double>, \
-            NAME##_backward_tile<double>};                                                     \
+            NAME##_backward_tile<double>, NAME##_all_finite<double>};                          \
   }

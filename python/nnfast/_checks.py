@@ -104,11 +104,17 @@ def float_array(x, name, *, ndim=None, dtype=None, allow_empty=False, finite=Tru
 def all_finite(x, chunk=1 << 18):
     """True when x holds no NaN or ±inf, found without an x-sized temporary (np.isfinite(X)
     would allocate a bool per element: 47 MB for MNIST, over a fit's memory allowance).
-    The sum is finite exactly when every element is, unless it overflows: only then are the
-    rows checked, a block of about `chunk` elements at a time."""
+    A contiguous float32 / float64 array is scanned by _core.all_finite on every thread
+    (NumPy's sum runs on one: 30 ms of a 0.5 s MNIST epoch). Otherwise: the sum is finite
+    exactly when every element is, unless it overflows; only then are the rows checked, a
+    block of about `chunk` elements at a time."""
     x = np.asarray(x)
     if x.size == 0:
         return True
+    if x.dtype in FLOAT_DTYPES and x.flags.aligned and (x.flags.c_contiguous or x.flags.f_contiguous):
+        from . import _core
+
+        return _core.all_finite(x.reshape(-1, order="A"))
     with np.errstate(over="ignore", invalid="ignore"):
         if np.isfinite(x.sum(dtype=x.dtype)):
             return True
