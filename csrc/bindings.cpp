@@ -562,10 +562,13 @@ void register_dtype(py::module_& m) {
 namespace {
 // GNU libgomp's thread pool does not survive fork(): a child that enters a parallel region
 // waits forever for threads that were not copied. Children therefore run the kernels on one
-// thread (they never enter the OpenMP runtime then), as PyTorch does.
+// thread (they never enter the OpenMP runtime then), as PyTorch does; once the parent has
+// run a team, for good (max_threads() in common.h), since a later set_num_threads or
+// threadpoolctl limit in the child would bring the hang back.
 void one_thread_after_fork() {
 #ifdef _OPENMP
   omp_set_num_threads(1);
+  if (nnfast::g_teams_started.load()) nnfast::g_forked_after_teams.store(true);
 #endif
 }
 }  // namespace

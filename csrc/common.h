@@ -1,5 +1,6 @@
 // Shared types and the threading policy of every kernel.
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -12,8 +13,17 @@ namespace nnfast {
 // Signed 64-bit sizes everywhere: products like m * n overflow 32 bits on real data.
 using index_t = std::int64_t;
 
+// Whether this process has run an OpenMP team, and whether it is a child of fork() made
+// after that (set by bindings.cpp's atfork handler). GNU libgomp's thread pool does not
+// survive fork: a team entered in such a child waits forever for threads that were not
+// copied. There every kernel runs on the calling thread, whatever the thread count says
+// (set_num_threads or threadpoolctl in the child included).
+inline std::atomic<bool> g_teams_started{false};
+inline std::atomic<bool> g_forked_after_teams{false};
+
 inline int max_threads() {
 #ifdef _OPENMP
+  if (g_forked_after_teams.load(std::memory_order_relaxed)) return 1;
   return omp_get_max_threads();
 #else
   return 1;
@@ -48,6 +58,7 @@ template <typename F>
 inline void parallel_region(int threads, F&& body) {
 #ifdef _OPENMP
   if (threads > 1) {
+    if (!g_teams_started.load(std::memory_order_relaxed)) g_teams_started.store(true);
 #pragma omp parallel num_threads(max_threads())
     {
       const int t = omp_get_thread_num(), team = omp_get_num_threads();

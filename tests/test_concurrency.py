@@ -172,6 +172,8 @@ _FORK_SCRIPT = textwrap.dedent("""
     if pid == 0:
         os.close(r)
         try:
+            if sys.argv[2] == "raise":  # ask for threads again, as threadpoolctl would
+                nnfast._core.set_num_threads(2)
             got = work()
             os.write(w, b"OK" + (b"same" if got == expected else b"diff"))
             os._exit(0)
@@ -195,13 +197,15 @@ _FORK_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_fork_after_openmp_works_or_fails_fast():
+@pytest.mark.parametrize("child_threads", ["inherited", "raise"])
+def test_fork_after_openmp_works_or_fails_fast(child_threads):
     """os.fork() after the parent ran OpenMP teams (multiprocessing's default start method on
     Linux): the child's training must either give the parent's bits or raise at once with a
-    message naming fork. GNU libgomp's thread pool does not survive fork, so a child that
-    enters a parallel region waits forever unless nnfast guards against it."""
+    message naming fork, also when the child asks for 2 threads again. GNU libgomp's thread
+    pool does not survive fork, so a child that enters a parallel region waits forever
+    unless nnfast guards against it."""
     env = dict(os.environ, OMP_NUM_THREADS="2")
-    proc = subprocess.run([sys.executable, "-c", _FORK_SCRIPT, "20"], env=env,
+    proc = subprocess.run([sys.executable, "-c", _FORK_SCRIPT, "20", child_threads], env=env,
                           capture_output=True, text=True, timeout=120)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 2, "the forked child hung in nnfast.train (OpenMP after fork)"
