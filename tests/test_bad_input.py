@@ -405,11 +405,15 @@ def test_non_contiguous_inputs_give_the_same_result(impl, name, layout):
     _assert_same(got, expected)
 
 
+@pytest.mark.parametrize("threaded_from", [None, 1])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_non_finite_values_are_found_in_any_layout(impl, layout, bad):
-    # The finite check scans a contiguous array (Fortran order too) in C++ and any other
-    # layout with NumPy: either must find the one bad value, wherever the layout puts it.
+def test_non_finite_values_are_found_in_any_layout(impl, layout, bad, threaded_from, monkeypatch):
+    # The finite check scans a large contiguous array (Fortran order too) in C++ and any
+    # other array with NumPy (threaded_from=1 sends this small one down the C++ path when
+    # its layout allows): either must find the one bad value, wherever the layout puts it.
+    if threaded_from is not None:
+        monkeypatch.setattr(importlib.import_module("nnfast._checks"), "THREADED_CHECK", threaded_from)
     X, _, Ws, bs = _valid()
     for pos in [(0, 0), (M - 1, SIZES[0] - 1), (M // 2, 2)]:
         Xb = X.copy()
