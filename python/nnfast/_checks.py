@@ -104,7 +104,7 @@ def float_array(x, name, *, ndim=None, dtype=None, allow_empty=False, finite=Tru
 # Arrays from this many elements are checked by _core.all_finite on the OpenMP threads.
 # Smaller ones stay with NumPy: a team woken for a per-batch check (the reference's
 # mnist_like step, 100352 values) spins on after it, against OpenBLAS's own threads in
-# the same process; at 2 threads the reference's epoch took 19 s instead of 1.2.
+# the same process; at 2 threads the reference's epoch took 19 s instead of 1.5-1.9.
 THREADED_CHECK = 1 << 20
 
 
