@@ -59,13 +59,15 @@ def test_matmul_empty_dimensions(dtype):
 
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
 @pytest.mark.parametrize("m,k,n", [(37, 300, 23), (37, 300, 10), (50, 400, 16), (300, 70, 1),
-                                   (37, 300, 40), (9, 1000, 33), (300, 600, 40), (200, 1100, 10)])
+                                   (37, 300, 40), (20, 64, 40), (11, 200, 23), (1, 500, 40),
+                                   (9, 1000, 33), (300, 600, 40), (200, 1100, 10)])
 def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, m, k, n, dtype):
     """The blocked kernels against the triple loop kept as oracle in csrc/gemm, accumulating
-    into C. On AVX-512 and AVX2 the first five shapes (without trans_b) take the unpacked
+    into C. On AVX-512 and AVX2 the first eight shapes (without trans_b) take the unpacked
     kernel for small products, in full and partial tiles of one and two vectors (each a
-    specialisation of gemm/sup.h's tile), the rest the packed one; at most 16 columns wide
-    (AVX-512), the narrow tile. .ci/sanitize runs this file under every ISA the CPU has."""
+    specialisation of gemm/sup.h's tile; rows 16-19, 8-10 and the single row in the shorter
+    tiles of a short last panel), the rest the packed one; at most 16 columns wide (AVX-512),
+    the narrow tile. .ci/sanitize runs this file under every ISA the CPU has."""
     rng = np.random.default_rng(7)
     A = rand(rng, (k, m) if trans_a else (m, k), dtype)
     B = rand(rng, (n, k) if trans_b else (k, n), dtype)

@@ -84,7 +84,15 @@ NNFAST_SUP_INLINE void sup_tile_for(index_t kc, const T* a, index_t rsa, index_t
                                     index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr) {
 #define NNFAST_SUP_TILE(ROWS, COLS, UNIT) \
   return sup_tile<Z, kRows, NV, ROWS, COLS, UNIT>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr)
-  if (mr < kRows) NNFAST_SUP_TILE(false, false, false);
+  if (mr < kRows) {
+    // A short last panel (small's 20-row dW: rows 16-19) in a tile half as tall, full or
+    // nearly, rather than computing kRows rows to store mr of them.
+    if constexpr (kRows > 1) {
+      if (mr <= kRows / 2)
+        return sup_tile_for<Z, kRows / 2, NV>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
+    }
+    NNFAST_SUP_TILE(false, false, false);
+  }
   const bool full_cols = nr == NV * Z::kLanes;
   if (rsa == 1) {
     if (full_cols) NNFAST_SUP_TILE(true, true, true);
