@@ -54,8 +54,8 @@ constexpr int kRows = 6;
 
 }  // namespace
 
-SupKernel<float> avx2_sup_f32() { return make_sup<Ymm<float>, kRows, float>(); }
-SupKernel<double> avx2_sup_f64() { return make_sup<Ymm<double>, kRows, double>(); }
+SupKernel<float> avx2_sup_f32() { return make_sup<Ymm<float>, kRows, 2, float>(); }
+SupKernel<double> avx2_sup_f64() { return make_sup<Ymm<double>, kRows, 2, double>(); }
 
 }  // namespace nnfast::gemm
 #endif

@@ -41,7 +41,7 @@ NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa
   // registers (any loop left rolled makes GCC keep them on the stack, and store all of them
   // at every step p: twice as slow as packing).
   Mask mask[NV];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) mask[v] = Z::first(nr - v * Z::kLanes);
   index_t off[kRows];
 #pragma GCC unroll 8
@@ -49,16 +49,16 @@ NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa
   V acc[kRows][NV];
 #pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i)
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = Z::zero();
   for (index_t p = 0; p < kc; ++p) {
     V bv[NV];
-#pragma GCC unroll 2
+#pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = Z::load(mask[v], b + v * Z::kLanes);
 #pragma GCC unroll 8
     for (int i = 0; i < kRows; ++i) {
       const V ai = Z::set1(a[off[i]]);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = Z::fma(ai, bv[v], acc[i][v]);
     }
     a += csa;
@@ -68,7 +68,7 @@ NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa
   for (int i = 0; i < kRows; ++i) {
     if (i < mr) {
       T* ci = c + i * ldc;
-#pragma GCC unroll 2
+#pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
         V out = acc[i][v];
         if (accumulate) out = Z::add(Z::load(mask[v], ci + v * Z::kLanes), out);
@@ -103,21 +103,25 @@ NNFAST_SUP_INLINE void sup_tile_for(index_t kc, const T* a, index_t rsa, index_t
 #undef NNFAST_SUP_TILE
 }
 
-// One tile of up to kRows x 2 vectors: one vector of accumulators per row when nr fits.
-template <typename Z, int kRows, typename T>
+// One tile of up to kRows x kVecs vectors (kVecs = 2 or 3): as few vectors of
+// accumulators per row as nr needs.
+template <typename Z, int kRows, int kVecs, typename T>
 NNFAST_SUP_TARGET void sup_kernel(index_t kc, const T* a, index_t rsa, index_t csa, const T* b,
                                   index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr) {
+  static_assert(kVecs == 2 || kVecs == 3, "tiles of 1 to 3 vectors");
   if (nr <= Z::kLanes) {
     sup_tile_for<Z, kRows, 1>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
-  } else {
+  } else if (kVecs == 2 || nr <= 2 * Z::kLanes) {
     sup_tile_for<Z, kRows, 2>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
+  } else {
+    sup_tile_for<Z, kRows, kVecs>(kc, a, rsa, csa, b, ldb, c, ldc, accumulate, mr, nr);
   }
 }
 
-// The ISA's SupKernel for T, with vector traits Z and kRows rows.
-template <typename Z, int kRows, typename T>
+// The ISA's SupKernel for T, with vector traits Z and kRows x kVecs tiles.
+template <typename Z, int kRows, int kVecs, typename T>
 SupKernel<T> make_sup() {
-  return {sup_kernel<Z, kRows, T>, kRows, 2 * Z::kLanes};
+  return {sup_kernel<Z, kRows, kVecs, T>, kRows, kVecs * Z::kLanes};
 }
 
 }  // namespace
