@@ -22,11 +22,11 @@ enum class Head : int { Identity = 0, Logistic = 1, Softmax = 2, Exp = 3 };
 
 constexpr index_t kLossChunkRows = 64;
 
-// One row: writes a (k) and dz (k), returns the row's loss. a may alias z: each z[j] is
-// read before a[j] is written.
+// One row: writes a (k) and dz (k), returns the row's loss; inv_w = 1 / W. a may alias z:
+// each z[j] is read before a[j] is written.
 template <typename T>
-inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head head, T w, T W,
-                         bool weighted) {
+inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head head, T w,
+                         T inv_w, bool weighted) {
   double loss = 0;
   switch (head) {
     case Head::Identity:
@@ -53,10 +53,10 @@ inline double output_row(T* a, T* dz, const T* z, const T* y, index_t k, Head he
       break;
   }
   if (weighted) {
-    for (index_t j = 0; j < k; ++j) dz[j] = w * (a[j] - y[j]) / W;
+    for (index_t j = 0; j < k; ++j) dz[j] = w * (a[j] - y[j]) * inv_w;
     return double(w) * loss;
   }
-  for (index_t j = 0; j < k; ++j) dz[j] = (a[j] - y[j]) / W;
+  for (index_t j = 0; j < k; ++j) dz[j] = (a[j] - y[j]) * inv_w;
   return loss;
 }
 
@@ -74,6 +74,8 @@ template <typename T>
 double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, index_t k,
                    Head head) {
   const T W = T(weight_sum(w, m));
+  // dZ by the reciprocal of W: a divide an element is ~17 cycles a float64 vector.
+  const T inv_w = T(1) / W;
   const index_t n_chunks = (m + kLossChunkRows - 1) / kLossChunkRows;
   double stack[16];  // a batch of up to 1024 rows needs no allocation
   std::vector<double> heap(n_chunks > 16 ? static_cast<size_t>(n_chunks) : 0);
@@ -85,12 +87,12 @@ double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, i
       partial[c] = head == Head::Logistic
                        ? vec_ops<T>().logistic_head(A + off, Z + off, Y + off, n)
                        : vec_ops<T>().softmax_head(A + off, Z + off, Y + off, r1 - r0, k);
-      for (index_t i = off; i < off + n; ++i) dZ[i] = (A[i] - Y[i]) / W;
+      for (index_t i = off; i < off + n; ++i) dZ[i] = (A[i] - Y[i]) * inv_w;
       return;
     }
     double s = 0;
     for (index_t i = r0; i < r1; ++i) {
-      s += output_row(A + i * k, dZ + i * k, Z + i * k, Y + i * k, k, head, w ? w[i] : T(1), W,
+      s += output_row(A + i * k, dZ + i * k, Z + i * k, Y + i * k, k, head, w ? w[i] : T(1), inv_w,
                       w != nullptr);
     }
     partial[c] = s;
