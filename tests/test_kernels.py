@@ -64,10 +64,11 @@ def test_matmul_empty_dimensions(dtype):
 def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, m, k, n, dtype):
     """The blocked kernels against the triple loop kept as oracle in csrc/gemm, accumulating
     into C. On AVX-512 and AVX2 the first eight shapes (without trans_b) take the unpacked
-    kernel for small products, in full and partial tiles of one and two vectors (each a
-    specialisation of gemm/sup.h's tile; rows 16-19, 8-10 and the single row in the shorter
-    tiles of a short last panel), the rest the packed one; at most 16 columns wide (AVX-512),
-    the narrow tile. .ci/sanitize runs this file under every ISA the CPU has."""
+    kernel for small products, in full and partial tiles of one, two and (float64 on
+    AVX-512) three vectors (each a specialisation of gemm/sup.h's tile; rows 16-19, 8-10 and
+    the single row in the shorter tiles of a short last panel), the rest the packed one; at
+    most 16 columns wide (AVX-512), the narrow tile. .ci/sanitize runs this file under every
+    ISA the CPU has."""
     rng = np.random.default_rng(7)
     A = rand(rng, (k, m) if trans_a else (m, k), dtype)
     B = rand(rng, (n, k) if trans_b else (k, n), dtype)

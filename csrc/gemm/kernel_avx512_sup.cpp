@@ -1,8 +1,8 @@
 // AVX-512 kernels for small products, read in place without packing (BLIS calls these
 // "sup", small/unpacked): gemm/sup.h's tile with 8 rows x up to 2 zmm vectors (float32) or
-// 3 (float64), masks in mask registers. For a 64-row batch of a 20-64-1 network, packing cost as much as the
-// products; the packed path (kernel_avx512.cpp) stays for large products, where packing
-// pays for itself.
+// 3 (float64), masks in mask registers. For a 64-row batch of a 20-64-1 network, packing
+// cost as much as the products; the packed path (kernel_avx512.cpp) stays for large
+// products, where packing pays for itself.
 #include "gemm/config.h"
 #include "gemm/kernels.h"
 
