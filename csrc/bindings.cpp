@@ -235,12 +235,13 @@ void sgd_step(carray<T> P, carray<T> G, double lr) {
 }
 
 template <typename T>
-bool all_finite(carray<T> x) {
+bool all_finite(carray<T> x, bool threaded) {
   require_aligned<T>(x, "x");
   const T* p = x.data();
   const index_t n = x.size();
   py::gil_scoped_release nogil;
-  return nnfast::nn::all_finite(p, n);
+  // Unthreaded, no OpenMP region is entered at all (see _checks.THREADED_CHECK).
+  return threaded ? nnfast::nn::all_finite(p, n) : nnfast::nn::vec_ops<T>().all_finite(p, n);
 }
 
 // One element of a list of arrays, without conversion: a copy would lose in-place writes.
@@ -534,8 +535,9 @@ void register_dtype(py::module_& m) {
         arg("dW").noconvert(), arg("db").noconvert(), arg("dZ").noconvert(),
         arg("A_prev").noconvert(), arg("W").noconvert());
   m.def("sgd_step", &sgd_step<T>, arg("P").noconvert(), arg("G").noconvert(), arg("lr"));
-  m.def("all_finite", &all_finite<T>, arg("x").noconvert(),
-        "Whether the C-contiguous array x holds no NaN or infinity (threaded scan).");
+  m.def("all_finite", &all_finite<T>, arg("x").noconvert(), arg("threaded") = true,
+        "Whether the C-contiguous array x holds no NaN or infinity (a scan on the OpenMP "
+        "threads, or on the calling thread alone).");
   m.def("forward", &forward<T>, arg("As"), arg("X").noconvert(), arg("Ws"), arg("bs"),
         arg("act"), arg("slope"), arg("head"), arg("logits"));
   m.def("predict", &predict<T>, arg("out").noconvert(), arg("X").noconvert(), arg("Ws"),

@@ -269,12 +269,13 @@ def test_sgd_step(dtype):
         assert_close(g, w, dtype)
 
 
+@pytest.mark.parametrize("threaded", [True, False])
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_all_finite_scan_matches_numpy(threads, dtype):
+def test_all_finite_scan_matches_numpy(threads, threaded, dtype):
     """The input check's scan (_core.all_finite: the largest exponent field over the array,
-    in chunks across threads) against np.isfinite, for NaN / ±inf at the ends of a chunk
-    (4096 elements) and of the array, next to the largest finite values, subnormals and
-    -0, on arrays below and above the threaded size."""
+    in chunks across threads, or on the calling thread) against np.isfinite, for NaN / ±inf
+    at the ends of a chunk (4096 elements) and of the array, next to the largest finite
+    values, subnormals and -0, on arrays below and above the threaded size."""
     info = np.finfo(dtype)
     before = _core.get_num_threads()
     _core.set_num_threads(threads)
@@ -284,15 +285,15 @@ def test_all_finite_scan_matches_numpy(threads, dtype):
             x[:: max(1, n // 7)] = info.max
             x[1::5] = -info.smallest_subnormal
             x[2::9] = -0.0
-            assert _core.all_finite(x) is True
+            assert _core.all_finite(x, threaded) is True
             for bad in (np.nan, -np.nan, np.inf, -np.inf):
                 for pos in sorted({0, n - 1, min(n - 1, 4095), min(n - 1, 4096), n // 2}):
                     y = x.copy()
                     y[pos] = bad
-                    assert _core.all_finite(y) is bool(np.isfinite(y).all()) is False, (n, bad, pos)
+                    assert _core.all_finite(y, threaded) is bool(np.isfinite(y).all()) is False, (n, bad, pos)
         M = np.ones((70, 3), dtype)  # any C-contiguous shape: every element is scanned
         M[69, 2] = np.inf
-        assert _core.all_finite(M) is False
+        assert _core.all_finite(M, threaded) is False
     finally:
         _core.set_num_threads(before)
 
