@@ -494,6 +494,15 @@ def test_finiteness_check_finds_every_bad_value_without_a_large_temporary(dtype)
     both = X.copy()
     both[5, 5], both[6, 6] = np.inf, -np.inf  # cancel in the sum to NaN: still found
     assert not all_finite(both)
+    # Strided and byte-swapped arrays take NumPy's route (the sum, then blocks of rows when
+    # it overflows), contiguous ones the C++ scan: both find the value.
+    B = big.copy()
+    B[3999, 297] = np.nan
+    assert all_finite(big[:, ::3]) and not all_finite(B[:, ::3])
+    swapped = X[:50].astype(X.dtype.newbyteorder())
+    assert all_finite(swapped)
+    swapped[7, 7] = np.inf
+    assert not all_finite(swapped)
     assert all_finite(np.float32(3.0)) and not all_finite(np.float64(np.nan))
     assert all_finite(np.zeros((0, 3), dtype))
     # The check allocates far less than the array (np.isfinite(X) would take X.size bytes),

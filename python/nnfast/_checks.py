@@ -128,7 +128,7 @@ def all_finite(x, chunk=1 << 18):
         flat = x if x.flags.c_contiguous else x.reshape(-1, order="A")
         return _core.all_finite(flat, x.size >= THREADED_CHECK)
     with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(x.sum(dtype=x.dtype)):
+        if np.isfinite(x.sum(dtype=x.dtype.type)):
             return True
     if x.ndim == 0:
         return bool(np.isfinite(x))
