@@ -19,7 +19,9 @@ Notation (slides 12-17), one example per row as in scikit-learn:
   sample weights w, J = Σ_i w_i L⁽ⁱ⁾ / Σ w + (alpha / 2Σw) Σ_l ‖W[l]‖².
 
 Every function returns new arrays (but forward's A[0], which is X itself); none
-modifies its arguments.
+modifies its arguments. Arguments are validated by the checks nnfast shares
+(``nnfast._checks``), whose NaN / inf scan of a contiguous array runs in the compiled
+extension; everything computed here is NumPy.
 """
 from __future__ import annotations
 
