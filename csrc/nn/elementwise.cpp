@@ -44,28 +44,6 @@ NNFAST_AVX512_F __m512 tanh16(__m512 x) {
   const __mmask16 keep = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(C::kTiny), _CMP_NGE_UQ);
   return _mm512_mask_blend_ps(keep, out, x);
 }
-NNFAST_AVX512_F __mmask16 tail_mask(index_t left) {
-  return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-}
-__attribute__((target("avx512f"))) void avx512_tanh_forward(float* A, const float* Z, index_t n, Act act,
-                                                            float slope) {
-  if (act != Act::Tanh) return avx512_forward<float>(A, Z, n, act, slope);
-  for (index_t i = 0; i < n; i += 16) {
-    const __mmask16 m = tail_mask(n - i);
-    _mm512_mask_storeu_ps(A + i, m, tanh16(_mm512_maskz_loadu_ps(m, Z + i)));
-  }
-}
-__attribute__((target("avx512f"))) void avx512_tanh_bias(float* z, index_t ldz, const float* b,
-                                                         index_t rows, index_t n, Act act, float slope) {
-  if (act != Act::Tanh) return avx512_bias<float>(z, ldz, b, rows, n, act, slope);
-  for (index_t r = 0; r < rows; ++r, z += ldz) {
-    for (index_t i = 0; i < n; i += 16) {
-      const __mmask16 m = tail_mask(n - i);
-      const __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, z + i), _mm512_maskz_loadu_ps(m, b + i));
-      _mm512_mask_storeu_ps(z + i, m, tanh16(v));
-    }
-  }
-}
 
 // float64 tanh on AVX-512 by hand: vtanh's u / (u + 2), u = e^(2|x|) - 1, with e^(2|x|) =
 // 2^n 2^(j/16) e^r, |r| <= ln2/32. The 16 values of 2^(j/16) (and their rounding errors, so
@@ -99,7 +77,8 @@ NNFAST_AVX512_F __m512d tanh8d(__m512d x) {
   const __m512d k = _mm512_sub_pd(t, round);
   __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(E::kLn2Hi / 16), y);
   r = _mm512_fnmadd_pd(k, _mm512_set1_pd(E::kLn2Lo / 16), r);
-  // e^r - 1 = r (1 + r/2! + ... + r^6/7!) by Estrin's scheme (vmath.h's estrin, by hand).
+  // e^r - 1 = r (1 + r/2! + ... + r^6/7!) by Estrin's scheme, written out: vmath.h's estrin
+  // is compiled without AVX-512, where a 512-bit vector argument changes the ABI.
   const double* c = kInvFact + 1;
   const __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2);
   const __m512d c01 = _mm512_fmadd_pd(r, _mm512_set1_pd(c[1]), _mm512_set1_pd(c[0]));
@@ -122,26 +101,51 @@ NNFAST_AVX512_F __m512d tanh8d(__m512d x) {
   return _mm512_castsi512_pd(_mm512_ternarylogic_epi64(sign, _mm512_castpd_si512(x),
                                                        _mm512_castpd_si512(tanh_a), 0xCA));
 }
-NNFAST_AVX512_F __mmask8 tail_mask8d(index_t left) {
-  return left >= 8 ? __mmask8(0xFF) : __mmask8((1u << left) - 1);
-}
-__attribute__((target("avx512f"))) void avx512_tanh_forward(double* A, const double* Z, index_t n,
-                                                            Act act, double slope) {
-  if (act != Act::Tanh) return avx512_forward<double>(A, Z, n, act, slope);
-  for (index_t i = 0; i < n; i += 8) {
-    const __mmask8 m = tail_mask8d(n - i);
-    _mm512_mask_storeu_pd(A + i, m, tanh8d(_mm512_maskz_loadu_pd(m, Z + i)));
+// What the AVX-512 tanh loops below need of each precision; mask(left): the first
+// min(left, kLanes) lanes.
+template <typename T> struct Avx512Tanh;
+template <> struct Avx512Tanh<float> {
+  using V = __m512;
+  using M = __mmask16;
+  static constexpr index_t kLanes = 16;
+  static NNFAST_AVX512_F M mask(index_t left) {
+    return left >= 16 ? M(0xFFFF) : M((1u << left) - 1);
+  }
+  static NNFAST_AVX512_F V load(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static NNFAST_AVX512_F void store(float* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  static NNFAST_AVX512_F V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static NNFAST_AVX512_F V tanh(V x) { return tanh16(x); }
+};
+template <> struct Avx512Tanh<double> {
+  using V = __m512d;
+  using M = __mmask8;
+  static constexpr index_t kLanes = 8;
+  static NNFAST_AVX512_F M mask(index_t left) { return left >= 8 ? M(0xFF) : M((1u << left) - 1); }
+  static NNFAST_AVX512_F V load(M m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static NNFAST_AVX512_F void store(double* p, M m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  static NNFAST_AVX512_F V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static NNFAST_AVX512_F V tanh(V x) { return tanh8d(x); }
+};
+// The tail of a row goes through the same arithmetic as the rest, masked.
+template <typename T>
+__attribute__((target("avx512f"))) void avx512_tanh_forward(T* A, const T* Z, index_t n, Act act,
+                                                            T slope) {
+  using O = Avx512Tanh<T>;
+  if (act != Act::Tanh) return avx512_forward<T>(A, Z, n, act, slope);
+  for (index_t i = 0; i < n; i += O::kLanes) {
+    const auto m = O::mask(n - i);
+    O::store(A + i, m, O::tanh(O::load(m, Z + i)));
   }
 }
-__attribute__((target("avx512f"))) void avx512_tanh_bias(double* z, index_t ldz, const double* b,
-                                                         index_t rows, index_t n, Act act,
-                                                         double slope) {
-  if (act != Act::Tanh) return avx512_bias<double>(z, ldz, b, rows, n, act, slope);
+template <typename T>
+__attribute__((target("avx512f"))) void avx512_tanh_bias(T* z, index_t ldz, const T* b,
+                                                         index_t rows, index_t n, Act act, T slope) {
+  using O = Avx512Tanh<T>;
+  if (act != Act::Tanh) return avx512_bias<T>(z, ldz, b, rows, n, act, slope);
   for (index_t r = 0; r < rows; ++r, z += ldz) {
-    for (index_t i = 0; i < n; i += 8) {
-      const __mmask8 m = tail_mask8d(n - i);
-      const __m512d v = _mm512_add_pd(_mm512_maskz_loadu_pd(m, z + i), _mm512_maskz_loadu_pd(m, b + i));
-      _mm512_mask_storeu_pd(z + i, m, tanh8d(v));
+    for (index_t i = 0; i < n; i += O::kLanes) {
+      const auto m = O::mask(n - i);
+      O::store(z + i, m, O::tanh(O::add(O::load(m, z + i), O::load(m, b + i))));
     }
   }
 }
@@ -217,11 +221,11 @@ void select_vec_ops(gemm::Isa isa) {
     g_f64 = avx2_f64();
   } else if (isa == gemm::Isa::Avx512) {
     g_f32 = avx512_f32();
-    g_f32.forward = avx512_tanh_forward;
-    g_f32.bias_forward = avx512_tanh_bias;
+    g_f32.forward = avx512_tanh_forward<float>;
+    g_f32.bias_forward = avx512_tanh_bias<float>;
     g_f64 = avx512_f64();
-    g_f64.forward = avx512_tanh_forward;
-    g_f64.bias_forward = avx512_tanh_bias;
+    g_f64.forward = avx512_tanh_forward<double>;
+    g_f64.bias_forward = avx512_tanh_bias<double>;
   }
 #endif
 }
