@@ -409,12 +409,13 @@ def test_non_contiguous_inputs_give_the_same_result(impl, name, layout):
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_values_are_found_in_any_layout(impl, layout, bad, threaded_from, monkeypatch):
-    # The finite check scans a contiguous array (Fortran order too) in C++, on the OpenMP
-    # threads from THREADED_CHECK values (threaded_from=1 sends this small one there), and
-    # any other array with NumPy: each must find the one bad value, wherever the layout
-    # puts it.
+    # The kernels' finite check scans a contiguous array (Fortran order too) in C++, on the
+    # OpenMP threads from THREADED_CHECK values (threaded_from=1 sends this small one there),
+    # and any other array with NumPy (the reference: every array): each must find the one
+    # bad value, wherever the layout puts it.
     if threaded_from is not None:
-        monkeypatch.setattr(importlib.import_module("nnfast._checks"), "THREADED_CHECK", threaded_from)
+        monkeypatch.setattr(importlib.import_module("nnfast.functional"), "THREADED_CHECK",
+                            threaded_from)
     X, _, Ws, bs = _valid()
     for pos in [(0, 0), (M - 1, SIZES[0] - 1), (M // 2, 2)]:
         Xb = X.copy()

@@ -476,10 +476,15 @@ def test_public_functions_accept_misaligned_arrays(dtype):
 # The finiteness check of every array argument: right answer, no array-sized temporary
 # ---------------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("scan", ["numpy", "kernels"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_finiteness_check_finds_every_bad_value_without_a_large_temporary(dtype):
-    from nnfast._checks import all_finite
+def test_finiteness_check_finds_every_bad_value_without_a_large_temporary(dtype, scan):
+    # The reference's check (NumPy alone) and the kernel-backed functions' (the C++ scan for
+    # contiguous arrays, NumPy's otherwise).
     import tracemalloc
+
+    from nnfast import _checks, functional
+    all_finite = _checks.all_finite if scan == "numpy" else functional._all_finite
 
     X = np.ones((4000, 300), dtype)
     assert all_finite(X) and all_finite(np.asfortranarray(X)) and all_finite(X[:, ::3])
@@ -495,7 +500,7 @@ def test_finiteness_check_finds_every_bad_value_without_a_large_temporary(dtype)
     both[5, 5], both[6, 6] = np.inf, -np.inf  # cancel in the sum to NaN: still found
     assert not all_finite(both)
     # Strided and byte-swapped arrays take NumPy's route (the sum, then blocks of rows when
-    # it overflows), contiguous ones the C++ scan: both find the value.
+    # it overflows) in both; contiguous ones the C++ scan in the kernels': both find it.
     B = big.copy()
     B[3999, 297] = np.nan
     assert all_finite(big[:, ::3]) and not all_finite(B[:, ::3])

@@ -20,8 +20,8 @@ Notation (slides 12-17), one example per row as in scikit-learn:
 
 Every function returns new arrays (but forward's A[0], which is X itself); none
 modifies its arguments. Arguments are validated by the checks nnfast shares
-(``nnfast._checks``), whose NaN / inf scan of a contiguous array runs in the compiled
-extension; everything computed here is NumPy.
+(``nnfast._checks``, pure Python and NumPy). This module never reaches the compiled
+extension: it is the oracle the kernels are tested against.
 """
 from __future__ import annotations
 
