@@ -23,10 +23,9 @@ import time
 
 import numpy as np
 import pytest
-
-import nnfast
 from conftest import training_problem
 
+import nnfast
 
 # Models of different shapes, dtypes and heads; the big ones are large enough that each call
 # runs OpenMP teams of its own (products of more than 4 MFLOP use 2 threads).
@@ -261,10 +260,13 @@ def _has(module):  # without importing it here: its runtime must not load into t
     return importlib.util.find_spec(module) is not None
 
 
+_NEEDS_TORCH = pytest.mark.skipif(not _has("torch"), reason="PyTorch not installed")
+
+
 @pytest.mark.parametrize("order", [
     "sklearn,nnfast", "nnfast,sklearn",
-    pytest.param("torch,sklearn,nnfast", marks=pytest.mark.skipif(not _has("torch"), reason="PyTorch not installed")),
-    pytest.param("nnfast,torch,sklearn", marks=pytest.mark.skipif(not _has("torch"), reason="PyTorch not installed")),
+    pytest.param("torch,sklearn,nnfast", marks=_NEEDS_TORCH),
+    pytest.param("nnfast,torch,sklearn", marks=_NEEDS_TORCH),
 ])
 def test_imported_with_sklearn_and_torch(order):
     """Several OpenMP runtimes in one process (scikit-learn and PyTorch ship their own

@@ -2,11 +2,11 @@
 random inputs over awkward sizes in both dtypes."""
 import numpy as np
 import pytest
+from conftest import RTOL, assert_close
 
 import nnfast
 import nnfast.reference as ref
 from nnfast import _core
-from conftest import RTOL, assert_close
 
 # 1, primes, around the microkernel tiles (4, 8) and 63/64/65, wider than a K block (256).
 SIZES = [1, 2, 3, 5, 7, 8, 9, 13, 63, 64, 65, 257]

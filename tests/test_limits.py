@@ -209,12 +209,14 @@ def test_layers_with_no_units_are_refused(impl, fname, case):
     inputs (X (6, 0)), no outputs (W (4, 0) last)."""
     X, Y = np.ones((6, 5)), np.ones((6, 3))
     if case == "zero-units":
-        Ws, bs, bad = [np.ones((5, 0)), np.ones((0, 3))], [np.ones(0), np.ones(3)], r"weights\[0\]|biases\[0\]"
+        Ws, bs = [np.ones((5, 0)), np.ones((0, 3))], [np.ones(0), np.ones(3)]
+        bad = r"weights\[0\]|biases\[0\]"
     elif case == "zero-features":
         X = np.ones((6, 0))
         Ws, bs, bad = [np.ones((0, 3))], [np.ones(3)], r"\bX\b|weights\[0\]"
     else:
-        Ws, bs, bad = [np.ones((5, 4)), np.ones((4, 0))], [np.ones(4), np.ones(0)], r"weights\[1\]|biases\[1\]"
+        Ws, bs = [np.ones((5, 4)), np.ones((4, 0))], [np.ones(4), np.ones(0)]
+        bad = r"weights\[1\]|biases\[1\]"
         Y = np.ones((6, 0))
     with pytest.raises(ValueError, match=bad):
         if fname == "forward":

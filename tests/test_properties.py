@@ -19,13 +19,13 @@ import re
 
 import numpy as np
 import pytest
+from conftest import RTOL, assert_close, rerun_under_isa
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import nnfast
 import nnfast.reference as ref
 from nnfast import _core
-from conftest import RTOL, assert_close, rerun_under_isa
 
 EXAMPLES = int(os.environ.get("NNFAST_HYPOTHESIS_EXAMPLES", "50"))
 PROPERTY = settings(max_examples=EXAMPLES, deadline=None, print_blob=True,

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from scipy.special import expit, logsumexp
+from scipy.special import expit
 from scipy.special import softmax as scipy_softmax
 
 from nnfast import reference as ref
@@ -403,7 +403,8 @@ def test_linear_backward_matches_explicit_sums():
     dZ, A_prev, W = rng.normal(size=(m, n_out)), rng.normal(size=(m, n_in)), rng.normal(size=(n_in, n_out))
     dA_prev, dW, db = ref.linear_backward(dZ, A_prev, W)
     e_dA = np.array([[sum(dZ[r, j] * W[i, j] for j in range(n_out)) for i in range(n_in)] for r in range(m)])
-    e_dW = np.array([[sum(A_prev[r, i] * dZ[r, j] for r in range(m)) for j in range(n_out)] for i in range(n_in)])
+    e_dW = np.array([[sum(A_prev[r, i] * dZ[r, j] for r in range(m)) for j in range(n_out)]
+                     for i in range(n_in)])
     e_db = np.array([sum(dZ[r, j] for r in range(m)) for j in range(n_out)])
     assert_allclose(dA_prev, e_dA, rtol=1e-13, atol=1e-15)
     assert_allclose(dW, e_dW, rtol=1e-13, atol=1e-15)

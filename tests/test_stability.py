@@ -11,10 +11,10 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import RTOL, assert_close, rerun_under_isa
 
 import nnfast
 import nnfast.reference as ref
-from conftest import RTOL, assert_close, rerun_under_isa
 
 
 def _all_finite(arrays):
