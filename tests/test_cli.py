@@ -1,8 +1,8 @@
-"""The command line (python -m nnfast) and the datasets it uses.
+"""The command line (python -m nnfast), the lecture demo it runs, and the datasets it uses.
 
-The demo is built as functions returning result dicts (run_xor, run_digits) and a
-formatting layer (format_xor, format_digits); the tests check the numbers in the
-dicts, and only check the printout for the lines a user reads.
+The demo (nnfast.lecture) is built as functions returning result dicts (run_xor,
+run_digits) and a formatting layer (format_xor, format_digits); the tests check the
+numbers in the dicts, and only check the printout for the lines a user reads.
 """
 import copy
 import subprocess
@@ -13,7 +13,8 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from nnfast import datasets
-from nnfast.__main__ import format_digits, format_xor, main, run_digits, run_xor
+from nnfast.cli import main
+from nnfast.lecture import format_digits, format_xor, run_digits, run_xor
 
 
 def _run_module(*args):
@@ -60,6 +61,12 @@ def test_digits_demo_defaults_reach_95_percent():
         assert r[name]["loss_curve"].shape == (r["epochs"],)
     assert r["nnfast"]["test_accuracy"] == r["reference"]["test_accuracy"]
     assert r["losses_agree"]
+    text = format_digits(r, part=4)
+    assert text.startswith("Part 4  handwritten digits") and "64-100-10 network" in text
+    assert "1347 training / 450 test images" in text
+    accuracy = f"{100 * r['nnfast']['test_accuracy']:.1f} %"
+    assert f"  {'test accuracy':<14}  {accuracy:>12}  {accuracy:>12}\n" in text
+    assert "final losses agree: yes" in text and "WARNING" not in text
 
 
 def test_format_xor_lists_the_truth_table_and_the_comparison(xor_result):
@@ -168,7 +175,9 @@ def test_python_m_nnfast_bad_subcommand_exits_2():
 
 
 def test_importing_the_cli_and_the_package_runs_nothing_and_skips_sklearn():
-    code = ("import sys, nnfast, nnfast.datasets, nnfast.__main__; "
+    code = ("import sys, nnfast, nnfast.datasets, nnfast.__main__, nnfast.lecture, "
+            "nnfast.cli.commands.info, nnfast.cli.commands.demo, nnfast.cli.commands.train, "
+            "nnfast.cli.commands.predict; "
             "assert 'sklearn' not in sys.modules, 'sklearn imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
@@ -261,7 +270,7 @@ def test_load_digits_split_shapes_scaling_and_stratification():
 @pytest.fixture(scope="module")
 def gates_result():
     pytest.importorskip("sklearn")
-    from nnfast.__main__ import run_gates
+    from nnfast.lecture import run_gates
 
     return run_gates()
 
@@ -281,7 +290,7 @@ def test_gates_demo_perceptron_and_logistic_claims(gates_result):
 
 
 def test_format_gates(gates_result):
-    from nnfast.__main__ import format_gates
+    from nnfast.lecture import format_gates
 
     text = format_gates(gates_result)
     assert "Part 1" in text and "Part 2" in text
@@ -292,7 +301,7 @@ def test_format_gates(gates_result):
 
 def test_sklearn_digits_matches_nnfast_estimator():
     pytest.importorskip("sklearn")
-    from nnfast.__main__ import format_sklearn_digits, run_sklearn_digits
+    from nnfast.lecture import format_sklearn_digits, run_sklearn_digits
 
     r = run_sklearn_digits(epochs=3)
     p = r["params"]
@@ -339,7 +348,7 @@ def test_demo_without_matplotlib_says_how_to_get_figures(tmp_path):
 
 def test_plots_write_pngs(tmp_path):
     pytest.importorskip("matplotlib")
-    from nnfast import plots
+    from nnfast.lecture import plots
 
     X, y = datasets.logic_gate("xor")
     path = plots.save_decision_boundaries(

@@ -6,6 +6,7 @@ never a traceback.
 import csv
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -13,8 +14,8 @@ import pytest
 pytest.importorskip("sklearn")
 
 import nnfast  # noqa: E402
-from nnfast import __main__ as cli  # noqa: E402
-from nnfast.__main__ import main  # noqa: E402
+from nnfast.cli import main  # noqa: E402
+from nnfast.cli.commands import train as train_command  # noqa: E402
 
 
 def _write_csv(path, header, rows):
@@ -32,8 +33,8 @@ def data(tmp_path_factory):
     # two well separated blobs with string labels
     X = np.vstack([rng.randn(60, 2) + [2, 2], rng.randn(60, 2) - [2, 2]])
     labels = np.array(["cat"] * 60 + ["dog"] * 60)
-    clf = _write_csv(d / "blobs.csv", ["f1", "f2", "animal"],
-                     [[f"{a:.6f}", f"{b:.6f}", t] for (a, b), t in zip(X, labels)])
+    _write_csv(d / "blobs.csv", ["f1", "f2", "animal"],
+               [[f"{a:.6f}", f"{b:.6f}", t] for (a, b), t in zip(X, labels)])
     # the target in the first column, named
     _write_csv(d / "first.csv", ["animal", "f1", "f2"],
                [[t, f"{a:.6f}", f"{b:.6f}"] for (a, b), t in zip(X, labels)])
@@ -131,10 +132,10 @@ def test_train_options(data, tmp_path, capsys):
 
 
 def test_infer_task():
-    assert cli.infer_task(np.array(["a", "b"], dtype=object)) == "classify"
-    assert cli.infer_task(np.array([0, 1, 2, 1])) == "classify"
-    assert cli.infer_task(np.arange(100)) == "regress"
-    assert cli.infer_task(np.array([0.5, 1.5])) == "regress"
+    assert train_command.infer_task(np.array(["a", "b"], dtype=object)) == "classify"
+    assert train_command.infer_task(np.array([0, 1, 2, 1])) == "classify"
+    assert train_command.infer_task(np.arange(100)) == "regress"
+    assert train_command.infer_task(np.array([0.5, 1.5])) == "regress"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -204,26 +205,65 @@ def test_subprocess_errors_have_no_traceback(data):
     assert proc.stderr.strip().startswith("nnfast train: error:")
 
 
-def test_bench_without_the_suite_says_so(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "_find_benchmark", lambda: None)
-    assert main(["bench"]) == 2
+def _fake_bench(monkeypatch, behaviour):
+    """Stand nnfast.bench in with a module whose main(argv) records argv, then does
+    `behaviour(argv)` (its return value is the exit code)."""
+    calls = []
+
+    def fake_main(argv):
+        calls.append(list(argv))
+        return behaviour(argv)
+
+    fake = types.ModuleType("nnfast.bench")
+    fake.main = fake_main
+    monkeypatch.setitem(sys.modules, "nnfast.bench", fake)
+    return calls
+
+
+@pytest.mark.parametrize("argv", [
+    [],
+    ["--quick"],
+    ["--help"],
+    ["-h"],
+    ["digits", "--quick", "--threads", "1"],
+    ["--threads", "1", "--quick"],
+    ["--quick", "--workloads", "xor,digits", "--threads=1,2"],
+    ["--version"],  # the top-level option's name, but bench's argument here
+])
+def test_bench_passes_every_argument_to_the_package_in_order(argv, monkeypatch):
+    calls = _fake_bench(monkeypatch, lambda argv: 0)
+    assert main(["bench", *argv]) == 0
+    assert calls == [argv]
+
+
+def test_bench_returns_the_package_exit_code_and_writes_to_out(monkeypatch, capsys):
+    import io
+
+    def behaviour(argv):
+        print("RATIOS", argv)
+        return 1  # the suite's own status (1: a disagreement) is passed on
+
+    _fake_bench(monkeypatch, behaviour)
+    out = io.StringIO()
+    assert main(["bench", "--quick"], out=out) == 1
+    assert out.getvalue() == "RATIOS ['--quick']\n"
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("exit_code, expected", [(None, 0), (0, 0), (2, 2), (3, 3)])
+def test_bench_argparse_exits_become_exit_codes(exit_code, expected, monkeypatch):
+    def behaviour(argv):
+        raise SystemExit(exit_code)
+
+    _fake_bench(monkeypatch, behaviour)
+    assert main(["bench", "--help"]) == expected
+
+
+def test_bench_exit_with_a_message_is_one_error_line(monkeypatch, capsys):
+    def behaviour(argv):
+        raise SystemExit("no workload named 'nope'")
+
+    _fake_bench(monkeypatch, behaviour)
+    assert main(["bench", "nope"]) == 2
     err = capsys.readouterr().err
-    assert "benchmarks/run.py" in err and err.count("\n") == 1
-
-
-def test_bench_runs_the_suite_with_a_workload_and_options(monkeypatch, tmp_path, capfd):
-    fake = tmp_path / "run.py"
-    fake.write_text("import sys\nprint('ARGS', sys.argv[1:])\nsys.exit(0)\n")
-    monkeypatch.setattr(cli, "_find_benchmark", lambda: fake)
-    assert main(["bench", "digits", "--quick", "--threads", "1"]) == 0
-    out = capfd.readouterr().out
-    assert "ARGS ['--workloads', 'digits', '--quick', '--threads', '1']" in out
-    assert main(["bench", "--quick"]) == 0
-    assert "ARGS ['--quick']" in capfd.readouterr().out
-    fake.write_text("import sys\nsys.exit(1)\n")
-    assert main(["bench"]) == 1  # the suite's own status (1: a disagreement) is passed on
-
-
-def test_bench_finds_the_repository_suite():
-    found = cli._find_benchmark()
-    assert found is None or found.name == "run.py"
+    assert err == "nnfast bench: error: no workload named 'nope'\n"

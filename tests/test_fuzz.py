@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import nnfast  # noqa: E402
-from nnfast.__main__ import CLIError, read_table  # noqa: E402
+from nnfast.cli.errors import CLIError  # noqa: E402
+from nnfast.cli.readers import read_table  # noqa: E402
 
 EXAMPLES = int(os.environ.get("NNFAST_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=2000, derandomize=True,
