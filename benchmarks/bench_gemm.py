@@ -1,8 +1,9 @@
 """nnfast's matrix product against NumPy's (OpenBLAS), at 1 and 2 threads, float32/float64.
 
-Not a test: a runner that prints a table (Markdown), and optionally writes JSON, a PNG chart
-and a RESULTS.md entry. Shapes: squares 256, 512, 1024, 2048, and every product that the
-training workloads of benchmarks/run.py perform, per layer l with batch m:
+Not a test: a runner that prints a table (Markdown), and optionally writes JSON, a PNG chart,
+the run's own file under benchmarks/results/ and RESULTS.md's GEMM section. The machine
+facts, tables and records come from the installed package (nnfast.bench). Shapes: squares 256, 512, 1024, 2048, and every product that the
+training workloads (nnfast.bench.workloads) perform, per layer l with batch m:
 
   fwd   A_prev @ W        M = m,        K = n_(l-1), N = n_l
   dX    dZ @ Wᵀ           M = m,        K = n_l,     N = n_(l-1)   (transpose_b; l ≥ 2 only)
@@ -21,8 +22,9 @@ A block repeats the call until it lasts ~--block seconds; the time per call is t
 mean, the best block wins. With more than one thread, the process sleeps --pause seconds
 before switching library, so that the other library's spinning worker threads have gone to
 sleep. GFLOP/s = 2·M·N·K / time; "% peak" divides by the measured single-core FMA peak
-(``_core.fma_peak_gflops``) times the thread count. The issue-3 target (1 thread, float32,
-1024³ and the workload shapes): kernel ≥ 0.95× NumPy's speed and ≥ 85 % of the FMA peak.
+(``_core.fma_peak_gflops``) times the thread count. The speed target (targets.json, "gemm":
+1 thread, float32, 1024³ and the workload shapes): kernel ≥ 0.95× NumPy's speed and ≥ 85 %
+of the FMA peak.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_gemm.py \\
         [--threads 1,2] [--dtypes float32,float64] [--repeat 3] [--quick] \\
@@ -37,18 +39,20 @@ import shlex
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _common as C  # noqa: E402
+from nnfast.bench import machine, record
+from nnfast.bench.report import md_table
+from nnfast.bench.targets import load_targets
+from nnfast.bench.workloads import WORKLOADS
 
 SQUARES = (256, 512, 1024, 2048)
-TARGET_RATIO, TARGET_PEAK = 0.95, 0.85
+TARGET_RATIO = load_targets()["gemm"]["ratio_vs_numpy"]
+TARGET_PEAK = load_targets()["gemm"]["fraction_of_fma_peak"]
+COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_gemm.py"
 
 
 def workload_shapes():
-    """[(label, M, N, K, transpose_a, transpose_b)] of every product in run.py's workloads,
-    de-duplicated (first label kept)."""
-    from run import WORKLOADS
-
+    """[(label, M, N, K, transpose_a, transpose_b)] of every product in the training
+    workloads, de-duplicated (first label kept)."""
     seen, out = set(), []
     for w in WORKLOADS.values():
         m, s = w.batch, w.sizes
@@ -102,7 +106,7 @@ def child_main(spec):
     threads = spec["threads"]
     _core.set_num_threads(threads)
     rng = np.random.default_rng(0)
-    out = {"threads": threads, "threadpools": C.threadpool_report(),
+    out = {"threads": threads, "threadpools": machine.threadpool_report(),
            "nnfast_threads": _core.get_num_threads(), "rows": []}
     pause = spec["pause"] if threads > 1 else 0.0
     for dt in spec["dtypes"]:
@@ -162,6 +166,7 @@ def _g(x):
 
 
 def table(rows):
+    """The Markdown table of `rows` (derived)."""
     head = ["shape", "M×N×K", "op", "dtype", "thr", "kernel GFLOP/s", "numpy GFLOP/s",
             "numpy/kernel time", "kernel % peak", "api µs", "numpy@ µs", "api ratio", "target"]
     out = []
@@ -178,7 +183,7 @@ def table(rows):
                     f"{r['ratio']:.2f}", f"{100 * r['fraction_of_peak']:.0f} %",
                     f"{1e6 * r['seconds']['api']:.1f}", f"{1e6 * r['seconds']['numpy@']:.1f}",
                     f"{r['ratio_api']:.2f}", tgt])
-    return C.md_table(head, out, numeric=set(range(4, 12)))
+    return md_table(head, out, numeric=set(range(4, 12)))
 
 
 def chart(rows, path):
@@ -229,7 +234,12 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="small shapes only, short blocks")
     ap.add_argument("--out-json")
     ap.add_argument("--chart")
-    ap.add_argument("--results-md")
+    ap.add_argument("--results-md", help="rewrite the GEMM section of this Markdown file "
+                                         "(RESULTS.md) and write the run's own file to "
+                                         "results/ beside it")
+    ap.add_argument("--record", metavar="FILE",
+                    help="the run's own Markdown file (default with --results-md: "
+                         "results/<date>-gemm.md beside it)")
     ap.add_argument("--build", help="how the nnfast under test was built, for the record")
     ap.add_argument("--from-json", metavar="FILE",
                     help="run nothing: re-render the table, chart and entry from an "
@@ -251,10 +261,10 @@ def main(argv=None):
     else:
         quick = args.quick
         t_start = time.perf_counter()
-        facts = C.machine_facts()
+        facts = machine.machine_facts()
         if args.build:
             facts["nnfast_git"] = args.build
-        peaks = C.fma_peak()
+        peaks = machine.fma_peak()
         shapes = all_shapes(args.quick)
         block = min(args.block, 0.01) if args.quick else args.block
         rows, blas = [], set()
@@ -264,10 +274,10 @@ def main(argv=None):
             print(f"{th} thread(s): {len(shapes)} shapes x {len(dtypes)} dtypes",
                   file=sys.stderr)
             cmd = [sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)]
-            out = C.run_json(cmd, C.peer_env(th))
-            blas.update(C.blas_summary(out["threadpools"]))
+            out = machine.run_json(cmd, machine.peer_env(th))
+            blas.update(machine.blas_summary(out["threadpools"]))
             rows += derive(out["rows"], th, peaks)
-        load_after = C.loadavg()
+        load_after = machine.loadavg()
         elapsed = time.perf_counter() - t_start
     tab = table(rows)
     tgt = [r for r in rows if "target_ratio_pass" in r]
@@ -295,20 +305,33 @@ def main(argv=None):
                        "elapsed_s": elapsed}, f, indent=1)
     if args.chart:
         chart(rows, args.chart)
-    if args.results_md:
-        entry = "\n".join([
-            f"## {facts['date'][:10]} — benchmarks/bench_gemm.py: nnfast GEMM vs NumPy "
-            f"(OpenBLAS){' (QUICK smoke run)' if quick else ''}", "",
-            f"**Machine.** {facts['cpu']}, {facts['logical_cpus']} logical CPUs; flags "
+    path = args.record
+    if path is None and args.results_md:
+        path = record.record_path(os.path.join(os.path.dirname(os.path.abspath(
+            args.results_md)), "results"), facts["date"], "gemm")
+    head = [f"**Machine.** {facts['cpu']}, {facts['logical_cpus']} logical CPUs; flags "
             f"{', '.join(facts['flags'])}. FMA peak of one core: {peaks['float32']:.0f} GFLOP/s "
             f"float32, {peaks['float64']:.0f} float64.", "",
             f"**Software.** numpy {facts['numpy']}, BLAS {'; '.join(sorted(blas))}; nnfast "
             f"{facts['nnfast']} at git {facts['nnfast_git']}, kernel "
-            f"`{facts['nnfast_gemm_kernel']}`. Load {facts['load_before']} before, "
-            f"{load_after} after; {elapsed / 60:.1f} min.", "",
-            "```sh", "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_gemm.py "
-            + shlex.join(argv), "```", "", tab, "", summary + "."])
-        C.insert_results_entry(args.results_md, entry + "\n")
+            f"`{facts['nnfast_gemm_kernel']}`. Threads {'/'.join(map(str, threads))}. Load "
+            f"{facts['load_before']} before, {load_after} after; {elapsed / 60:.1f} min.", "",
+            "```sh", COMMAND + " " + shlex.join(argv), "```", ""]
+    if path:
+        record.write_record(path, "\n".join(
+            [f"# {facts['date']} UTC — GEMM: nnfast vs NumPy (OpenBLAS)"
+             f"{' (QUICK smoke run)' if quick else ''}", ""] + head + [tab, "", summary + "."]))
+        print(f"run recorded in {path}", file=sys.stderr)
+    if args.results_md:
+        link = os.path.relpath(path, os.path.dirname(os.path.abspath(args.results_md)))
+        judged = [r for r in rows if "target_ratio_pass" in r
+                  or (r["threads"] == 1 and r["dtype"] == "float32")]
+        record.update_section(args.results_md, "gemm", "\n".join(
+            [f"Latest run: **{facts['date']} UTC** (full record, every dtype and thread "
+             f"count: [{os.path.basename(link)}]({link})).", ""] + head +
+            ["1 thread, float32 (the rows the target judges, and the squares):", "",
+             table(judged), "", summary + "."]))
+        print(f"GEMM section of {args.results_md} rewritten", file=sys.stderr)
     return 1 if bad else 0
 
 

@@ -1,8 +1,5 @@
-"""Helpers shared by benchmarks/run.py and benchmarks/bench_gemm.py (not a public module).
-
-Machine and version facts, the cleaned environment each peer runs in, the FMA-peak probe,
-Markdown tables and the RESULTS.md insertion point.
-"""
+"""Facts about the machine and the build, the cleaned environment each peer runs in, and probes
+(FMA peak, import time) shared by every benchmark runner."""
 from __future__ import annotations
 
 import datetime
@@ -11,27 +8,25 @@ import os
 import platform
 import subprocess
 import sys
+import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from .peers import BLAS_HANDICAP_VARS, THREAD_VARS, threadpool_report
 
-#: Variables that make OpenBLAS pick a slower kernel on these machines; every peer runs
-#: without them (a speed-up over a handicapped NumPy does not count).
-BLAS_HANDICAP_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-
-#: RESULTS.md: new entries go right after this line (newest first).
-RESULTS_MARKER = "<!-- new entries go below this line, newest first -->"
+__all__ = ["BLAS_HANDICAP_VARS", "peer_env", "run_json", "cpu_model", "cpu_flags", "loadavg",
+           "git_rev", "machine_facts", "blas_summary", "threadpool_report", "fma_peak",
+           "import_time"]
 
 
 def peer_env(threads):
     """os.environ without the OpenBLAS handicap, every thread-count variable set to `threads`."""
     env = {k: v for k, v in os.environ.items() if k not in BLAS_HANDICAP_VARS}
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in THREAD_VARS:
         env[var] = str(threads)
     return env
 
 
 def run_json(cmd, env, timeout=None):
-    """Run `cmd`, return the JSON object printed on its last stdout line (raise with its
+    """Run `cmd`; the JSON object printed on its last stdout line (RuntimeError with its
     stderr when it fails)."""
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     lines = [ln for ln in p.stdout.splitlines() if ln.strip()]
@@ -42,6 +37,7 @@ def run_json(cmd, env, timeout=None):
 
 
 def cpu_model():
+    """The CPU's model name ("Intel(R) Xeon(R) Processor")."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -53,6 +49,7 @@ def cpu_model():
 
 
 def cpu_flags(wanted=("avx512f", "avx512_fp16", "avx512_bf16", "amx_tile", "avx2", "fma")):
+    """The flags of `wanted` the CPU has, in that order."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -65,6 +62,7 @@ def cpu_flags(wanted=("avx512f", "avx512_fp16", "avx512_bf16", "amx_tile", "avx2
 
 
 def loadavg():
+    """The 1/5/15-minute load averages as one string ("0.11 0.30 0.16")."""
     try:
         with open("/proc/loadavg") as f:
             return " ".join(f.read().split()[:3])
@@ -72,28 +70,34 @@ def loadavg():
         return "unknown"
 
 
-def git_rev():
-    """(short HEAD, True when csrc/, python/ or the build files differ from HEAD)."""
+def git_rev(path):
+    """(short HEAD, True when csrc/, python/ or the build files differ from HEAD) of the git
+    checkout holding `path`; ("unknown (not a git checkout)", False) for an installed wheel."""
     try:
-        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+        top = subprocess.run(["git", "-C", path, "rev-parse", "--show-toplevel"],
                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--", "csrc",
+        rev = subprocess.run(["git", "-C", top, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", top, "status", "--porcelain", "--", "csrc",
                                 "python", "CMakeLists.txt"],
                                capture_output=True, text=True).stdout.strip()
         return rev, bool(dirty)
     except (OSError, subprocess.CalledProcessError):
-        return "unknown", False
+        return "unknown (not a git checkout)", False
 
 
 def machine_facts():
+    """A dict of the date, CPU, kernel, Python, NumPy, scikit-learn and nnfast facts of this
+    run (the nnfast under test is the one this interpreter imports)."""
     import numpy as np
 
     import nnfast
 
     cfg = nnfast.config()
-    rev, dirty = git_rev()
+    here = os.path.dirname(os.path.abspath(nnfast.__file__))
+    rev, dirty = git_rev(here)
     facts = {
-        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "flags": cpu_flags(),
@@ -102,7 +106,7 @@ def machine_facts():
         "numpy": np.__version__,
         "nnfast": cfg["version"],
         "nnfast_git": rev + (" + uncommitted changes in csrc/python" if dirty else ""),
-        "nnfast_path": os.path.dirname(nnfast.__file__),
+        "nnfast_path": here,
         "nnfast_gemm_kernel": cfg["gemm_kernel"],
         "nnfast_compiled_simd": cfg["compiled_simd"],
         "nnfast_openmp": cfg["openmp"],
@@ -111,40 +115,22 @@ def machine_facts():
         "handicap_vars_in_parent_env": {v: os.environ[v] for v in BLAS_HANDICAP_VARS
                                         if v in os.environ},
     }
-    try:
-        import sklearn
-
-        facts["sklearn"] = sklearn.__version__
-    except ImportError:
-        facts["sklearn"] = None
-    try:
-        import threadpoolctl
-
-        facts["threadpoolctl"] = threadpoolctl.__version__
-    except ImportError:
-        facts["threadpoolctl"] = None
+    for name in ("sklearn", "threadpoolctl"):
+        try:
+            facts[name] = __import__(name).__version__
+        except ImportError:
+            facts[name] = None
     return facts
 
 
 def blas_summary(info):
-    """One string per BLAS threadpoolctl found: 'openblas 0.3.31 SkylakeX x2'."""
+    """One string per BLAS threadpoolctl found: ['openblas 0.3.31 SkylakeX x2']."""
     out = []
     for i in info or []:
         if i.get("user_api") == "blas":
             out.append(f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
                        f"x{i.get('num_threads')}")
     return out
-
-
-def threadpool_report():
-    """threadpoolctl's view of this process (BLAS kernel/architecture, OpenMP runtimes)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    keep = ("user_api", "internal_api", "version", "architecture", "num_threads",
-            "threading_layer", "prefix")
-    return [{k: i.get(k) for k in keep if k in i} for i in threadpool_info()]
 
 
 _PEAK_CODE = r"""
@@ -157,15 +143,13 @@ print(json.dumps({"float32": max(_core.fma_peak_gflops(True, secs) for _ in rang
 
 
 def fma_peak(seconds=0.2, reps=3):
-    """The measured FMA peak of one core (GFLOP/s) per dtype, best of `reps` probes, in a
-    fresh single-threaded process."""
+    """{"float32": GFLOP/s, "float64": GFLOP/s}: the measured FMA peak of one core, best of
+    `reps` probes, in a fresh single-threaded process."""
     return run_json([sys.executable, "-c", _PEAK_CODE, str(seconds), str(reps)], peer_env(1))
 
 
 def import_time(reps=5):
     """Best wall time (ms) of `python -c "import nnfast"` and of `python -c pass`."""
-    import time
-
     def best(code):
         ts = []
         for _ in range(reps):
@@ -175,52 +159,3 @@ def import_time(reps=5):
         return 1e3 * min(ts)
 
     return {"import_nnfast_ms": best("import nnfast"), "python_pass_ms": best("pass")}
-
-
-def md_table(head, rows, numeric=()):
-    """A Markdown table, padded so that it also reads in a terminal."""
-    rows = [[str(c) for c in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(head)]
-
-    def line(cells):
-        return "| " + " | ".join(c.rjust(w) if i in numeric else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cells, widths))) + " |"
-
-    sep = "|" + "|".join(("-" * (w + 1) + ":") if i in numeric else ("-" * (w + 2))
-                         for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(head), sep] + [line(r) for r in rows])
-
-
-def insert_results_entry(path, entry):
-    """Put `entry` right after RESULTS_MARKER in `path` (newest first); append it when the
-    marker is missing; create the file when it does not exist."""
-    text = ""
-    if os.path.exists(path):
-        with open(path) as f:
-            text = f.read()
-    if RESULTS_MARKER in text:
-        head, tail = text.split(RESULTS_MARKER, 1)
-        text = head + RESULTS_MARKER + "\n\n" + entry.rstrip() + "\n\n" + tail.lstrip("\n")
-    else:
-        text = text.rstrip() + ("\n\n" if text else "") + entry.rstrip() + "\n"
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def fmt_s(t):
-    if t is None:
-        return "—"
-    if t >= 10:
-        return f"{t:.1f}"
-    if t >= 1:
-        return f"{t:.2f}"
-    if t >= 0.01:
-        return f"{t:.3f}"
-    return f"{t:.4f}"
-
-
-def fmt_ratio(r):
-    if r is None:
-        return "—"
-    return f"{r:.0f}" if r >= 100 else f"{r:.1f}" if r >= 10 else f"{r:.2f}"

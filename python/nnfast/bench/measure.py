@@ -1,0 +1,166 @@
+"""Measurement: every peer in its own fresh interpreter, taking turns, best of the turns.
+
+For every workload x dtype, the peers take turns (rotating order), the thread counts
+alternating within each turn (1T, 2T, 1T, 2T, ...): the host's load drifts over minutes,
+and a 2-vs-1-thread ratio taken from runs made minutes apart measures the drift. The first
+turn of a recorded run is cold (no warm-up, one fit: its peak memory is the one reported);
+later turns warm up and repeat the fit up to an inner budget (see peers.py).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import machine
+from .peers import ALL_PEERS, rel_diff
+from .targets import load_targets
+from .workloads import WORKLOADS, write_inputs
+
+#: Fits per warm turn at most (a 3 ms fit runs 100 times, a 1 s fit once).
+INNER_MAX_FITS = 100
+
+
+def weights_rel_diff(path_a, path_b):
+    """The largest |a - b| / max(|a|, |b|) over the arrays of two .npz files, per array."""
+    import numpy as np
+
+    a, b = np.load(path_a), np.load(path_b)
+    worst = 0.0
+    for k in a.files:
+        x, y = a[k].astype(np.float64), b[k].astype(np.float64)
+        scale = max(np.abs(x).max(), np.abs(y).max(), 1e-300)
+        worst = max(worst, float(np.abs(x - y).max() / scale))
+    return worst
+
+
+def peer_available(peer):
+    """(True, "") when `peer`'s library imports in a fresh interpreter; else (False, why)."""
+    mod = {"sklearn": "sklearn.neural_network", "torch": "torch"}.get(peer)
+    if mod is None:
+        return True, ""
+    p = subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True, text=True,
+                       env=machine.peer_env(1))
+    return p.returncode == 0, (p.stderr.strip().splitlines() or [""])[-1]
+
+
+def run_turn(spec, log):
+    """One subprocess turn of one peer (`spec` as peers.run_peer reads it); its result dict."""
+    import json
+
+    r = machine.run_json([sys.executable, "-m", "nnfast.bench.peers", json.dumps(spec)],
+                         machine.peer_env(spec["threads"]))
+    log(f"    {spec['workload']:<10} {spec['dtype']:<7} {spec['threads']}T "
+        f"rep {spec['rep'] + 1}/{spec['repeat']} {spec['peer']:<9} "
+        f"{r['seconds']:9.4f} s (best of {r['inner_fits']:2d})  loss {r['loss_last']:.6g}")
+    return r
+
+
+def run_configs(w, rows, epochs, dt, thread_counts, peers, opts, directory, log):
+    """All peers at every thread count, opts["repeat"] turns each, for one workload x dtype;
+    one result dict per thread count."""
+    runs = {(th, p): [] for th in thread_counts for p in peers}
+    repeat = opts["repeat"]
+    for rep in range(repeat):
+        order = peers[rep % len(peers):] + peers[:rep % len(peers)]
+        for threads in thread_counts:
+            for peer in order:
+                warm = opts["warmup"] and (rep > 0 or not opts["cold_first"])
+                spec = {"peer": peer, "workload": w.name, "dtype": dt, "threads": threads,
+                        "dir": directory, "sizes": list(w.sizes), "activation": w.activation,
+                        "out": w.out, "batch": w.batch, "epochs": epochs, "lr": w.lr,
+                        "warmup": warm, "inner_budget": opts["inner_budget"],
+                        "inner_max_fits": INNER_MAX_FITS, "rep": rep, "repeat": repeat,
+                        "save_weights": (os.path.join(directory, f"final_{peer}_{dt}_{threads}"
+                                                                 ".npz") if rep == 0 else None)}
+                runs[threads, peer].append(run_turn(spec, log))
+    return [collect(w, rows, epochs, dt, th, peers, {p: runs[th, p] for p in peers}, directory)
+            for th in thread_counts]
+
+
+def collect(w, rows, epochs, dt, threads, peers, runs, directory):
+    """One workload x dtype x thread count's result from its peers' turns: the best time, the
+    first turn's memory, and the losses and final weights against nnfast's."""
+    rtol = load_targets()["training"]["loss_agreement_rtol"][dt]
+    res = {"workload": w.name, "dtype": dt, "threads": threads, "rows": rows, "epochs": epochs,
+           "batch": w.batch, "sizes": list(w.sizes), "peers": {}}
+    for peer, rs in runs.items():
+        best = min(rs, key=lambda r: r["seconds"])
+        mem = {k: rs[0][k] for k in ("rss_before_mb", "peak_rss_mb", "peak_overhead_mb",
+                                     "peak_is_bound", "peak_from", "cold")}
+        res["peers"][peer] = {**best, **mem, "all_seconds": [r["seconds"] for r in rs],
+                              "all_inner_fits": [r["inner_fits"] for r in rs],
+                              "inner_loss_spread": max(r["inner_loss_spread"] for r in rs)}
+    base = "nnfast" if "nnfast" in peers else peers[0]
+    b = res["peers"][base]
+    for peer, r in res["peers"].items():
+        r["loss_rel_diff"] = max(rel_diff(r["loss_last"], b["loss_last"]),
+                                 rel_diff(r["loss_first"], b["loss_first"]))
+        # The repeated fits of a turn must have matched its first fit, too.
+        r["loss_agrees"] = (r["loss_rel_diff"] <= rtol and r["epochs_run"] == epochs
+                            and r["inner_loss_spread"] <= rtol)
+        try:
+            r["weights_rel_diff"] = weights_rel_diff(
+                os.path.join(directory, f"final_{peer}_{dt}_{threads}.npz"),
+                os.path.join(directory, f"final_{base}_{dt}_{threads}.npz"))
+        except (OSError, ValueError):
+            r["weights_rel_diff"] = None
+        if peer == "sklearn" and (not r.get("sklearn_started_from_our_weights", True)
+                                  or r.get("sklearn_epochs_run", epochs) != epochs):
+            r["loss_agrees"] = False
+    return res
+
+
+def run_all(opts, log):
+    """Run every configuration `opts` names (workloads, dtypes, threads, peers, repeat,
+    quick, skip, warmup, cold_first, inner_budget, import_time, build).
+
+    Returns (facts, peaks, imp, results, peers, notes, seconds)."""
+    t_start = time.perf_counter()
+    facts = machine.machine_facts()
+    if opts.get("build"):
+        facts["nnfast_git"] = opts["build"]
+    if facts["handicap_vars_in_parent_env"]:
+        log(f"note: {facts['handicap_vars_in_parent_env']} set here; every peer runs without them")
+    peers, notes = [], []
+    for p in opts["peers"]:
+        ok, why = peer_available(p)
+        if ok:
+            peers.append(p)
+        else:
+            notes.append(f"peer {p} skipped: {why}")
+            log(f"SKIPPING peer {p}: {why}")
+    peers.sort(key=ALL_PEERS.index)
+    log(f"machine: {facts['cpu']}, {facts['logical_cpus']} CPUs, load {facts['load_before']}")
+    peaks = machine.fma_peak()
+    log(f"FMA peak per core: {peaks['float32']:.1f} GFLOP/s f32, {peaks['float64']:.1f} f64")
+    imp = machine.import_time() if opts["import_time"] else None
+
+    results = []
+    tmp = tempfile.mkdtemp(prefix="nnfast-bench-")
+    try:
+        for name in opts["workloads"]:
+            w = WORKLOADS[name]
+            rows, epochs = w.shape(opts["quick"])
+            d = os.path.join(tmp, name)
+            os.makedirs(d)
+            rows = write_inputs(w, rows, opts["dtypes"], d)
+            for dt in opts["dtypes"]:
+                ths = []
+                for th in opts["threads"]:
+                    if (name, dt, str(th)) in opts["skip"]:
+                        notes.append(f"{name} {dt} {th} thread(s) skipped (--skip)")
+                    else:
+                        ths.append(th)
+                if not ths:
+                    continue
+                log(f"{name} {dt} {'/'.join(map(str, ths))} thread(s), alternating: {rows} rows, "
+                    f"{epochs} epochs")
+                results.extend(run_configs(w, rows, epochs, dt, ths, peers, opts, d, log))
+            shutil.rmtree(d, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return facts, peaks, imp, results, peers, notes, time.perf_counter() - t_start
