@@ -205,6 +205,23 @@ def test_subprocess_errors_have_no_traceback(data):
     assert proc.stderr.strip().startswith("nnfast train: error:")
 
 
+def test_bench_help_is_the_packaged_benchmark_help(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no source tree in sight: the benchmark ships in the package
+    assert main(["bench", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--quick" in out and "--workloads" in out
+    proc = subprocess.run([sys.executable, "-m", "nnfast", "bench", "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "--quick" in proc.stdout
+
+
+def test_bench_usage_error_is_the_packaged_benchmark_usage_error(capsys):
+    assert main(["bench", "--no-such-option"]) == 2
+    err = capsys.readouterr().err
+    assert "usage" in err and "--no-such-option" in err and "Traceback" not in err
+
+
 def _fake_bench(monkeypatch, behaviour):
     """Stand nnfast.bench in with a module whose main(argv) records argv, then does
     `behaviour(argv)` (its return value is the exit code)."""

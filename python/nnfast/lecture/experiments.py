@@ -30,12 +30,16 @@ def _fit(impl, X, Y, weights, biases, **kwargs):
 
 
 def _rel_diff(a, b):
+    """|a - b| relative to the larger magnitude (symmetric: neither side is the truth);
+    0 when both are 0."""
     a, b = float(a), float(b)
     scale = max(abs(a), abs(b))
     return 0.0 if scale == 0 else abs(a - b) / scale
 
 
 def _compare(result, rtol=LOSS_RTOL):
+    """Add the speed-up and the final-loss agreement of ``result["nnfast"]`` against
+    ``result["reference"]`` to `result`; return it."""
     nn, ref = result["nnfast"], result["reference"]
     result["speedup"] = ref["fit_time"] / nn["fit_time"] if nn["fit_time"] > 0 else float("inf")
     result["loss_rel_diff"] = _rel_diff(nn["loss"], ref["loss"])
