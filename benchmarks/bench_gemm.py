@@ -2,8 +2,9 @@
 
 Not a test: a runner that prints a table (Markdown), and optionally writes JSON, a PNG chart,
 the run's own file under benchmarks/results/ and RESULTS.md's GEMM section. The machine
-facts, tables and records come from the installed package (nnfast.bench). Shapes: squares 256, 512, 1024, 2048, and every product that the
-training workloads (nnfast.bench.workloads) perform, per layer l with batch m:
+facts, tables and records come from the installed package (nnfast.bench). Shapes: squares
+256, 512, 1024, 2048, and every product that the training workloads
+(nnfast.bench.workloads) perform, per layer l with batch m:
 
   fwd   A_prev @ W        M = m,        K = n_(l-1), N = n_l
   dX    dZ @ Wᵀ           M = m,        K = n_l,     N = n_(l-1)   (transpose_b; l ≥ 2 only)
@@ -115,11 +116,13 @@ def child_main(spec):
             B = rng.standard_normal((N, K) if tb else (K, N)).astype(dt)
             opA, opB = (A.T if ta else A), (B.T if tb else B)
             Cn, Ck = np.empty((M, N), dt), np.empty((M, N), dt)
+            # Defaults bind this shape's arrays (each lambda runs within this iteration).
             fns = {
-                "kernel": lambda: _core.gemm(Ck, A, B, ta, tb),
-                "api": lambda: nnfast.matmul(A, B, transpose_a=ta, transpose_b=tb),
-                "numpy": lambda: np.matmul(opA, opB, out=Cn),
-                "numpy@": lambda: opA @ opB,
+                "kernel": lambda Ck=Ck, A=A, B=B, ta=ta, tb=tb: _core.gemm(Ck, A, B, ta, tb),
+                "api": lambda A=A, B=B, ta=ta, tb=tb: nnfast.matmul(A, B, transpose_a=ta,
+                                                                    transpose_b=tb),
+                "numpy": lambda opA=opA, opB=opB, Cn=Cn: np.matmul(opA, opB, out=Cn),
+                "numpy@": lambda opA=opA, opB=opB: opA @ opB,
             }
             fns["kernel"](), fns["numpy"]()
             scale = max(1.0, float(np.abs(Cn).max()))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The 16-core run of issue 3 on the device tool's machine. Nothing can be downloaded there,
+# The 16-core scaling run on the device tool's machine. Nothing can be downloaded there,
 # so nnfast is built against the pybind11, scikit-build-core, numpy and torch it has.
 # With BASE=<source tree of an earlier commit>, that tree is built too and its nnfast timed
 # in the same run, so a change is measured against its parent on the same machine.
@@ -43,7 +43,7 @@ with ThreadPoolExecutor(n) as pool:
 cat "$OUT/machine.txt"
 
 scaling() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/scaling.py "$@"; }
-# 1. Every peer at 1-16 threads: issue 3's scaling table.
+# 1. Every peer at 1-16 threads: the scaling table.
 scaling --threads 1,2,4,8,16 --out "$OUT/scaling.json" 2>&1 | tee "$OUT/scaling.txt"
 # 2. The earlier commit's nnfast, where one was given.
 if [ -d /tmp/site-base/nnfast ]; then

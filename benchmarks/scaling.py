@@ -4,7 +4,8 @@ NumPy reference, on OpenBLAS) and PyTorch eager, at 1, 2, 4, ... threads.
 Each (peer, thread count) runs in its own process so that every library starts with the
 thread count it is given (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS / torch.set_num_threads).
 All peers train the same network from the same initial weights on the same data, one epoch
-of plain mini-batch SGD, float32. Written for the 16-core machine of issue 3; runs anywhere:
+of plain mini-batch SGD, float32. Written for the device tool's 16-core machine
+(benchmarks/device.sh); runs anywhere:
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/scaling.py --threads 1,2
 """
@@ -93,19 +94,20 @@ def _gemm(peer, shapes, repeat=3):
         if peer == "nnfast":
             from nnfast import _core  # the kernel, without the API's input checks
 
-            f = lambda: _core.gemm(C, A, B, False, False, False)  # noqa: E731
+            f = lambda C=C, A=A, B=B: _core.gemm(C, A, B, False, False, False)  # noqa: E731
         elif peer == "numpy":
-            f = lambda: np.matmul(A, B, out=C)  # noqa: E731
+            f = lambda C=C, A=A, B=B: np.matmul(A, B, out=C)  # noqa: E731
         else:
             import torch
 
             At, Bt, Ct = torch.from_numpy(A), torch.from_numpy(B), torch.from_numpy(C)
-            f = lambda: torch.matmul(At, Bt, out=Ct)  # noqa: E731
+            f = lambda At=At, Bt=Bt, Ct=Ct: torch.matmul(At, Bt, out=Ct)  # noqa: E731
         f()
         # Enough calls that each timing is at least ~20 ms.
         t1 = _timed(f)
         calls = max(1, int(0.02 / max(t1, 1e-7)))
-        best = min(_timed(lambda: [f() for _ in range(calls)]) for _ in range(repeat)) / calls
+        best = min(_timed(lambda f=f, calls=calls: [f() for _ in range(calls)])
+                   for _ in range(repeat)) / calls
         out[shape] = 2 * m * n * k / best / 1e9
     return out
 

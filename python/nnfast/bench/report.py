@@ -151,6 +151,13 @@ def times_table(results, peers):
     return md_table(head, rows, numeric=set(range(2, len(head))))
 
 
+def _mb(res, peer):
+    if peer not in res["peers"]:
+        return "—"
+    q = res["peers"][peer]
+    return ("≤" if q["peak_is_bound"] else "") + f"{q['peak_overhead_mb']:.1f}"
+
+
 def tables(results, peers, scaling, f64rows):
     """{"times", "losses", "memory", "targets", "scaling", "f64_vs_f32"}: Markdown tables
     ("" where there is nothing to show)."""
@@ -174,13 +181,8 @@ def tables(results, peers, scaling, f64rows):
                                                                         "memory"]
     rows = []
     for r in results:
-        def mb(p):
-            if p not in r["peers"]:
-                return "—"
-            q = r["peers"][p]
-            return ("≤" if q["peak_is_bound"] else "") + f"{q['peak_overhead_mb']:.1f}"
         mt = r["targets"].get("memory")
-        rows.append([r["workload"], r["dtype"], r["threads"]] + [mb(p) for p in peers] +
+        rows.append([r["workload"], r["dtype"], r["threads"]] + [_mb(r, p) for p in peers] +
                     [f"{r['memory_allowance_mb']:.1f}", _mark(mt) if mt else "—"])
     # Memory after a warm-up (--quick) would hide the fit's own allocations: not shown.
     cold = any(q.get("cold", True) for r in results for q in r["peers"].values())

@@ -6,7 +6,7 @@ import json
 from importlib import resources
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _text():
     return resources.files(__package__).joinpath("targets.json").read_text(encoding="utf-8")
 
