@@ -1,5 +1,6 @@
 """est.save(path) / nnfast.load(path): exact round trips, no pickle, and every refusal."""
 import json
+import pathlib
 import pickle
 import warnings
 
@@ -10,11 +11,8 @@ pytest.importorskip("sklearn")
 pd = pytest.importorskip("pandas")
 
 import nnfast
-from nnfast import (
-    MLPClassifier,
-    MLPRegressor,
-    persistence,
-)
+from nnfast import MLPClassifier, MLPRegressor
+from nnfast.io import persistence
 
 RNG = np.random.RandomState(0)
 X = RNG.normal(size=(60, 5))
@@ -338,3 +336,97 @@ def test_refuses_pickled_member(saved, tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError):
         nnfast.load(tmp_path / "nope.npz")
+
+
+def test_warm_start_continues_exactly(tmp_path):
+    """A warm-started fit of a loaded model = the same fit of the model that was saved."""
+    for solver in ("sgd", "adam"):
+        est, Xin = _fit(MLPRegressor, "multi", np.float32, solver=solver, warm_start=True,
+                        learning_rate="adaptive")
+        est.save(tmp_path / "w.npz")
+        got = nnfast.load(tmp_path / "w.npz")
+        y = _targets("multi")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est.fit(Xin, y)
+            got.fit(Xin, y)
+        _same_predictions(est, got, Xin)
+        for a, b in zip(est.coefs_ + est.intercepts_, got.coefs_ + got.intercepts_):
+            assert a.tobytes() == b.tobytes()
+        assert got.loss_curve_ == est.loss_curve_ and got.n_iter_ == est.n_iter_
+
+
+# ---------------------------------------------------------------------------
+# files written before the fitted state had its own module (tests/data)
+# ---------------------------------------------------------------------------
+
+# Written by nnfast at commit 3dfb3ba (the writer as it was before nnfast.state) with
+#   X = np.random.RandomState(0).normal(size=(40, 5))
+#   MLPClassifier(hidden_layer_sizes=(4,), solver="sgd", learning_rate="invscaling",
+#                 learning_rate_init=0.05, max_iter=6, random_state=1, class_weight={"cat": 2.0,
+#                 "dog": 1.0, "emu": 1.0}).fit(DataFrame(X, columns=f0..f4), cat/dog/emu by X[:, 1])
+#   MLPRegressor(hidden_layer_sizes=(3, 2), solver="adam", early_stopping=True,
+#                n_iter_no_change=np.inf, max_iter=8, random_state=2).fit(
+#       X.astype(np.float32), np.c_[X @ np.arange(5.0), np.sin(X[:, 0])])
+LEGACY = pathlib.Path(__file__).with_name("data")
+LEGACY_FILES = ["nnfast-mlp-v1-classifier-sgd.nnf", "nnfast-mlp-v1-regressor-adam-f32.nnf"]
+LEGACY_X = np.random.RandomState(0).normal(size=(40, 5))
+
+
+def _numpy_forward(meta, members, X):
+    """The saved network's output by NumPy alone (relu hidden layers)."""
+    A = X.astype(meta["dtype"])
+    L = len(meta["layer_shapes"])
+    for i in range(L):
+        A = A @ members[f"coefs_{i}"] + members[f"intercepts_{i}"]
+        if i < L - 1:
+            A = np.maximum(A, 0)
+    if meta["fitted"]["out_activation_"] == "softmax":
+        A = np.exp(A - A.max(axis=1, keepdims=True))
+        A /= A.sum(axis=1, keepdims=True)
+    return A
+
+
+@pytest.mark.parametrize("name", LEGACY_FILES)
+def test_files_from_the_previous_writer_load_with_the_same_arrays(tmp_path, no_pickle, name):
+    path = LEGACY / name
+    meta, members = _parts(path)
+    est = nnfast.load(path)
+    L = len(meta["layer_shapes"])
+    for i in range(L):
+        for got, key in ((est.coefs_[i], f"coefs_{i}"), (est.intercepts_[i], f"intercepts_{i}")):
+            assert got.dtype == members[key].dtype and got.tobytes() == members[key].tobytes()
+    opt = est._optimizer
+    states = [opt.velocities] if meta["optimizer"]["type"] == "sgd" else [opt.ms, opt.vs]
+    for tag, state in zip(("s1", "s2"), states):
+        for j, s in enumerate(state):
+            assert s.tobytes() == members[f"opt_{tag}_{j}"].tobytes()
+    assert float(opt.learning_rate) == meta["optimizer"]["learning_rate"]
+    for key, value in meta["fitted"].items():
+        assert getattr(est, key) == persistence._dec(value), key
+    for key, stored in meta["lists"].items():
+        assert getattr(est, key) == (members[key].tolist() if stored else None), key
+    X = LEGACY_X if meta["feature_names_in_"] is None else pd.DataFrame(
+        LEGACY_X, columns=meta["feature_names_in_"])
+    out = est.predict_proba(X) if meta["classes"] else est.predict(X.astype(np.float32))
+    rtol = 1e-12 if meta["dtype"] == "float64" else 1e-5
+    np.testing.assert_allclose(out, _numpy_forward(meta, members, LEGACY_X), rtol=rtol,
+                               atol=rtol)
+
+    # the writer of today writes the same file: metadata (but the writer's version), arrays
+    est.save(tmp_path / "again.nnf")
+    meta2, members2 = _parts(tmp_path / "again.nnf")
+    assert {**meta2, "nnfast_version": None} == {**meta, "nnfast_version": None}
+    assert sorted(members2) == sorted(members)
+    for key, a in members.items():
+        assert members2[key].dtype == a.dtype and members2[key].tobytes() == a.tobytes(), key
+
+    # and training continues from it exactly as from the model read back
+    again = nnfast.load(tmp_path / "again.nnf")
+    y = est.predict(X if meta["classes"] else X.astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.set_params(early_stopping=False).partial_fit(X, y)
+        again.set_params(early_stopping=False).partial_fit(X, y)
+    for a, b in zip(est.coefs_ + est.intercepts_, again.coefs_ + again.intercepts_):
+        assert a.tobytes() == b.tobytes()

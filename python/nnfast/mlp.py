@@ -95,6 +95,7 @@ except ImportError as exc:  # pragma: no cover - scikit-learn < 1.6
 
 from . import _core, _training
 from ._optimizers import AdamOptimizer, SGDOptimizer
+from .state import register_estimators
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -694,30 +695,30 @@ class BaseMultilayerPerceptron(BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------
-    # persistence and scikit-learn interop (nnfast.persistence, nnfast.interop)
+    # model files and scikit-learn interop (nnfast.io; the fitted state: nnfast.state)
     # ------------------------------------------------------------------
 
     def save(self, path):
         """Save the fitted model to `path` (written as given) in nnfast's pickle-free
         "nnfast-mlp" format: an npz of the arrays plus JSON metadata and a SHA-256.
-        Load it with :func:`nnfast.load`. See :mod:`nnfast.persistence` for the format."""
-        from .persistence import save
+        Load it with :func:`nnfast.load`. See :mod:`nnfast.io.persistence` for the format."""
+        from .io.persistence import save
 
         save(self, path)
 
     def to_sklearn(self):
         """A fitted scikit-learn MLPClassifier / MLPRegressor with this model's parameters,
-        weights, classes and training state (see :mod:`nnfast.interop`). Raises
+        weights, classes and training state (see :mod:`nnfast.io.interop`). Raises
         ValueError for activation='leaky_relu', which scikit-learn does not have."""
-        from .interop import to_sklearn
+        from .io.interop import to_sklearn
 
         return to_sklearn(self)
 
     @classmethod
     def from_sklearn(cls, model):
         """The nnfast estimator equal to a fitted scikit-learn MLP `model` (parameters,
-        weights, classes and training state; see :mod:`nnfast.interop`)."""
-        from .interop import from_sklearn
+        weights, classes and training state; see :mod:`nnfast.io.interop`)."""
+        from .io.interop import from_sklearn
 
         return from_sklearn(model, None if cls is BaseMultilayerPerceptron else cls)
 
@@ -1007,3 +1008,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+# nnfast.state finds the classes by name when it restores a model (nnfast.io reads files and
+# converts scikit-learn models without importing this module)
+register_estimators(MLPClassifier, MLPRegressor)

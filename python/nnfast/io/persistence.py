@@ -1,6 +1,9 @@
 """Saving and loading fitted MLP estimators without pickle: ``est.save(path)``,
 ``nnfast.load(path)``.
 
+What is saved is the fitted state of :mod:`nnfast.state` (this module reads nothing else
+of an estimator, and never imports the estimators module).
+
 Loading never executes code from the file: it is read with ``np.load(allow_pickle=False)``,
 the metadata is JSON, and everything is checked before an estimator is built from it.
 
@@ -75,15 +78,21 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from .. import _core, state
+
 __all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
 
 FORMAT = "nnfast-mlp"
 FORMAT_VERSION = 1
 _META, _HASH = "__metadata__", "__sha256__"
-_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
-_SCALARS = ("n_features_in_", "n_outputs_", "n_layers_", "out_activation_", "n_iter_", "t_",
-            "loss_", "best_loss_", "best_validation_score_", "_no_improvement_count")
-_ESTIMATORS = ("MLPClassifier", "MLPRegressor")
+# What the file holds is nnfast.state's table: its "curve" rows are the lists, its "scalar"
+# rows the "fitted" entries. The file keeps the attribute names it was first written with,
+# so a renamed key is mapped here; a new row is a new format version.
+_FILE_KEYS = {"no_improvement_count": "_no_improvement_count"}
+_LISTS = tuple(f.key for f in state.FIELDS if f.kind == "curve")
+_SCALARS = {_FILE_KEYS.get(f.key, f.key): f.key for f in state.FIELDS if f.kind == "scalar"}
+_OPT_ARRAYS = {kind: tuple(zip(("s1", "s2"), spec["arrays"]))
+               for kind, spec in state.OPTIMIZERS.items()}
 
 
 # ---------------------------------------------------------------------------
@@ -168,70 +177,67 @@ def _classes_info(classes):
     return {"kind": kind, "dtype": classes.dtype.str}, classes
 
 
-def _params_json(est):
-    params = {}
-    for name, value in est.get_params(deep=False).items():
-        if name == "callbacks":
+def _params_json(name, params):
+    out = {}
+    for key, value in params.items():
+        if key == "callbacks":
             continue  # code: never saved
-        if name == "random_state" and not (value is None or isinstance(value, Integral)):
+        if key == "random_state" and not (value is None or isinstance(value, Integral)):
             warnings.warn("random_state is a random generator object, which is not saved; "
                           "the loaded model has random_state=None", UserWarning, stacklevel=3)
             continue
         try:
-            params[name] = _enc(value, f"parameter {name}")
+            out[key] = _enc(value, f"parameter {key}")
         except TypeError as exc:
-            raise ValueError(f"cannot save {type(est).__name__}: {exc} (only JSON-"
-                             "representable parameters can be saved)") from None
-    return params
+            raise ValueError(f"cannot save {name}: {exc} (only JSON-representable "
+                             "parameters can be saved)") from None
+    return out
 
 
 def _build(est):
     """(metadata dict, arrays dict) of a fitted estimator."""
-    from sklearn.utils.validation import check_is_fitted
-
-    from . import __version__
-    from .mlp import MLPClassifier, MLPRegressor
-
-    if not isinstance(est, (MLPClassifier, MLPRegressor)):
+    if state.registered_name(est) is None:
         raise TypeError(f"can only save nnfast's MLPClassifier / MLPRegressor, not "
                         f"{type(est).__name__}")
-    check_is_fitted(est)
-    est._check_param_lists()
-    dtype = est._model_dtype()
+    fitted_state = state.export(est)
+    coefs, intercepts = fitted_state["coefs_"], fitted_state["intercepts_"]
+    dtype = np.asarray(coefs[0]).dtype
+    if dtype not in (np.float32, np.float64):
+        dtype = np.dtype(np.float64)
     arrays = {}
-    for i, (W, b) in enumerate(zip(est.coefs_, est.intercepts_)):
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
         arrays[f"coefs_{i}"] = np.ascontiguousarray(W, dtype=dtype)
         arrays[f"intercepts_{i}"] = np.ascontiguousarray(b, dtype=dtype)
     classes = None
-    if isinstance(est, MLPClassifier):
-        classes, arrays["classes_"] = _classes_info(est.classes_)
-        classes["y_type"] = est._label_binarizer.y_type_
+    if state.is_classifier(est):
+        classes, arrays["classes_"] = _classes_info(fitted_state["classes_"])
+        classes["y_type"] = fitted_state["label_binarizer"]["y_type_"]
     lists = {}
     for name in _LISTS:
-        value = getattr(est, name, None)
+        value = fitted_state.get(name)
         lists[name] = value is not None
         if value is not None:
             arrays[name] = np.asarray(value, dtype=np.float64).reshape(-1)
     optimizer = None
-    opt = getattr(est, "_optimizer", None)
-    if opt is not None and est._optimizer_fits(est.coefs_ + est.intercepts_):
-        s1, s2 = opt.state_arrays()
-        sgd = type(opt).__name__ == "SGDOptimizer"
-        optimizer = {"type": "sgd" if sgd else "adam",
-                     "learning_rate": _enc(opt.learning_rate, "learning_rate"),
-                     "t": int(getattr(opt, "t", 0))}
-        for tag, state in (("s1", s1), ("s2", s2)):
-            for j, s in enumerate(state or ()):
+    if state.optimizer_fits(fitted_state):
+        opt = fitted_state["optimizer"]
+        optimizer = {"type": opt["kind"],
+                     "learning_rate": _enc(opt["learning_rate"], "learning_rate"),
+                     "t": int(opt.get("t", 0))}
+        for tag, name in _OPT_ARRAYS[opt["kind"]]:
+            for j, s in enumerate(opt[name]):
                 arrays[f"opt_{tag}_{j}"] = np.ascontiguousarray(s, dtype=dtype)
     fitted = {}
-    for name in _SCALARS:
-        if hasattr(est, name):
-            fitted[name] = _enc(getattr(est, name), name)
-    names = getattr(est, "feature_names_in_", None)
+    for file_key, key in _SCALARS.items():
+        if key in fitted_state:
+            fitted[file_key] = _enc(fitted_state[key], file_key)
+    names = fitted_state.get("feature_names_in_")
     meta = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "nnfast_version": __version__,
-        "estimator": type(est).__name__, "params": _params_json(est),
-        "dtype": dtype.name, "layer_shapes": [list(W.shape) for W in est.coefs_],
+        "format": FORMAT, "format_version": FORMAT_VERSION,
+        "nnfast_version": _core.config()["version"],
+        "estimator": fitted_state["estimator"],
+        "params": _params_json(fitted_state["estimator"], fitted_state["params"]),
+        "dtype": dtype.name, "layer_shapes": [list(np.shape(W)) for W in coefs],
         "fitted": fitted,
         "feature_names_in_": None if names is None else [str(n) for n in names],
         "classes": classes, "lists": lists, "optimizer": optimizer,
@@ -345,7 +351,10 @@ def _check_meta(meta):
 def load(file):
     """Load a model saved by ``save`` (a path or a binary file object); returns a fitted
     nnfast MLPClassifier or MLPRegressor. Raises ValueError for a file that is
-    truncated, tampered with, or not one nnfast can read (see the module docstring)."""
+    truncated, tampered with, or not one nnfast can read (see the module docstring).
+
+    The estimator classes are found through :mod:`nnfast.state`'s registry, which
+    ``nnfast.mlp`` fills when imported; :func:`nnfast.load` imports it first."""
     if not hasattr(file, "read"):
         path = os.fspath(file)
         if not os.path.isfile(path):
@@ -370,15 +379,10 @@ def load(file):
 
 
 def _from_meta(meta, members):
-    from sklearn.preprocessing import LabelBinarizer
-
-    from . import _optimizers
-    from .mlp import MLPClassifier, MLPRegressor
-
-    name = meta.get("estimator")
-    _expect(name in _ESTIMATORS, f"unknown estimator class {name!r} (this nnfast loads "
-                                 f"{', '.join(_ESTIMATORS)})")
-    cls = {"MLPClassifier": MLPClassifier, "MLPRegressor": MLPRegressor}[name]
+    """The fitted estimator the checked metadata and members describe: every check on the
+    file first, then :func:`nnfast.state.restore` builds it."""
+    cls = state.estimator_class(meta.get("estimator"))
+    name = cls.__name__
     dtype_name = meta.get("dtype")
     _expect(dtype_name in ("float32", "float64"), f"unsupported model dtype {dtype_name!r}")
     dtype = np.dtype(dtype_name)
@@ -430,85 +434,74 @@ def _from_meta(meta, members):
     params = _dec(meta.get("params") or {})
     unknown = sorted(set(params) - set(cls().get_params(deep=False)))
     _expect(not unknown, f"unknown parameters for {name}: {unknown}")
-    try:
-        est = cls(**params)
-    except TypeError as exc:  # pragma: no cover - guarded by the check above
-        raise ValueError(f"bad parameters: {exc}") from None
     L = len(shapes)
-    est.coefs_ = [np.array(members[f"coefs_{i}"], dtype=dtype, order="C") for i in range(L)]
-    est.intercepts_ = [np.array(members[f"intercepts_{i}"], dtype=dtype, order="C")
-                       for i in range(L)]
+    coefs = [members[f"coefs_{i}"] for i in range(L)]
+    intercepts = [members[f"intercepts_{i}"] for i in range(L)]
+    # a loaded model starts from its weights: early stopping's best copies equal them
+    restored = {"estimator": name, "params": params, "coefs_": coefs,
+                "intercepts_": intercepts, "best_coefs": coefs, "best_intercepts": intercepts}
     for key, value in fitted.items():
         _expect(key in _SCALARS, f"unknown fitted attribute {key!r}")
-        setattr(est, key, value)
+        restored[_SCALARS[key]] = value
     _expect(fitted.get("out_activation_") in ("identity", "logistic", "softmax", "exp"),
             f"unknown out_activation_ {fitted.get('out_activation_')!r}")
     for key in _LISTS:
-        setattr(est, key, members[key].tolist() if lists.get(key) else None)
+        restored[key] = members[key].tolist() if lists.get(key) else None
     names = meta.get("feature_names_in_")
     if names is not None:
         _expect(isinstance(names, list) and len(names) == shapes[0][0]
                 and all(isinstance(n, str) for n in names),
                 "feature_names_in_ must be a list of n_features_in_ strings")
-        est.feature_names_in_ = np.asarray(names, dtype=object)
+        restored["feature_names_in_"] = names
 
     classes = meta.get("classes")
-    if cls is MLPClassifier:
+    if state.is_classifier(cls):
         _expect(isinstance(classes, dict), "a classifier file needs its classes")
         expected.add("classes_")
         _expect("classes_" in members, "missing arrays: ['classes_']")
-        est.classes_ = _restore_classes(members["classes_"], classes)
-        lb = LabelBinarizer()
-        lb.classes_ = est.classes_
-        lb.y_type_ = classes.get("y_type")
-        _expect(lb.y_type_ in ("binary", "multiclass", "multilabel-indicator"),
-                f"unknown label type {lb.y_type_!r}")
-        lb.sparse_input_ = False
-        est._label_binarizer = lb
-        n_out = 1 if lb.y_type_ == "binary" else len(est.classes_)
-        _expect(n_out == shapes[-1][1], f"{len(est.classes_)} classes ({lb.y_type_}) do not "
+        restored["classes_"] = labels = _restore_classes(members["classes_"], classes)
+        y_type = classes.get("y_type")
+        _expect(y_type in ("binary", "multiclass", "multilabel-indicator"),
+                f"unknown label type {y_type!r}")
+        restored["label_binarizer"] = {"y_type_": y_type, "sparse_input_": False}
+        n_out = 1 if y_type == "binary" else len(labels)
+        _expect(n_out == shapes[-1][1], f"{len(labels)} classes ({y_type}) do not "
                                         f"match the output layer {shapes[-1]}")
     else:
         _expect(classes is None, "a regressor file has no classes")
 
     opt = meta.get("optimizer")
     if opt is not None:
-        _expect(isinstance(opt, dict) and opt.get("type") in ("sgd", "adam"),
+        _expect(isinstance(opt, dict) and opt.get("type") in _OPT_ARRAYS,
                 f"unknown optimizer {opt!r}")
-        params_now = est.coefs_ + est.intercepts_
-        tags = ("s1",) if opt["type"] == "sgd" else ("s1", "s2")
-        states = []
-        for tag in tags:
-            state = []
-            for j, p in enumerate(params_now):
+        kind = opt["type"]
+        restored["optimizer"] = optimizer = {"kind": kind}
+        for tag, attr in _OPT_ARRAYS[kind]:
+            arrays = []
+            for j, p in enumerate(coefs + intercepts):
                 key = f"opt_{tag}_{j}"
                 expected.add(key)
                 _expect(key in members, f"missing arrays: [{key!r}]")
                 _expect(members[key].shape == p.shape and members[key].dtype == dtype,
                         f"array {key!r} has dtype {members[key].dtype} and shape "
                         f"{members[key].shape}; its parameter has {dtype} and {p.shape}")
-                state.append(np.array(members[key], order="C"))
-            states.append(state)
-        if opt["type"] == "sgd":
-            o = _optimizers.SGDOptimizer(params_now, est.learning_rate_init, est.learning_rate,
-                                         est.momentum, est.nesterovs_momentum, est.power_t)
-            o.velocities = states[0]
-            o.learning_rate = float(_dec(opt["learning_rate"]))
+                arrays.append(members[key])
+            optimizer[attr] = arrays
+        # the types the optimizers themselves give: SGD's rate a float, Adam's a float64
+        # NumPy scalar (scikit-learn's arithmetic), and Adam's step count
+        rate, t = _dec(opt.get("learning_rate")), opt.get("t", 0)
+        _expect(isinstance(rate, (int, float)) and not isinstance(rate, bool),
+                f"the optimizer's learning_rate {rate!r} is not a number")
+        _expect(isinstance(t, int) and not isinstance(t, bool) and t >= 0,
+                f"the optimizer's step count t={t!r} is not a count")
+        if kind == "sgd":
+            optimizer["learning_rate"] = float(rate)
         else:
-            o = _optimizers.AdamOptimizer(params_now, est.learning_rate_init, est.beta_1,
-                                          est.beta_2, est.epsilon)
-            o.ms, o.vs = states
-            o.t = int(opt.get("t", 0))
-            o.learning_rate = np.float64(_dec(opt["learning_rate"]))
-        est._optimizer = o
+            optimizer["learning_rate"] = np.float64(rate)
+            optimizer["t"] = t
     extra = sorted(set(members) - expected)
     _expect(not extra, f"unexpected extra arrays: {extra}")
-    est._best_coefs = [W.copy() for W in est.coefs_]
-    est._best_intercepts = [b.copy() for b in est.intercepts_]
-    est._check_param_lists()
-    if not hasattr(est, "validation_loss_curve_"):
-        est.validation_loss_curve_ = None
-    return est
+    return state.restore(cls, restored)
 
 
 def _restore_classes(stored, info):

@@ -1,0 +1,290 @@
+"""The fitted-state schema: what a fitted MLPClassifier / MLPRegressor holds, as one table
+(:data:`FIELDS`), with :func:`export` (estimator -> plain structure) and :func:`restore`
+(plain structure -> fitted estimator).
+
+This is the only module that reads or writes the estimators' private attributes
+(``_label_binarizer``, ``_optimizer``, ``_best_coefs``, ``_best_intercepts``,
+``_no_improvement_count``). Model files (:mod:`nnfast.io.persistence`) and scikit-learn
+conversion (:mod:`nnfast.io.interop`) go through it, so a new piece of fitted state is one
+row here.
+
+Who imports whom (one direction only, no cycle)::
+
+    nnfast.mlp ---------------> nnfast.state <------ nnfast.io.persistence
+      (registers its classes)        ^               nnfast.io.interop
+                                     |
+    nnfast.load, nnfast.from_sklearn (nnfast._entry): import nnfast.mlp, then nnfast.io
+
+This module imports neither the estimators nor nnfast.io. A restore needs the estimator
+class, which a file or a scikit-learn model names; the estimators module registers its
+classes here when it is imported (:func:`register_estimators`), and the readers look them up
+by name (:func:`estimator_class`). So whoever loads a model imports the estimators first:
+``nnfast.load`` does.
+
+The plain structure (a dict; keys absent where the estimator lacks the attribute, e.g. an
+L-BFGS fit has no ``t_`` or optimizer)::
+
+    "estimator": class name, "params": get_params(deep=False),
+    one key per row of FIELDS (see there), "optimizer": {"kind": "sgd" | "adam",
+        the hyper-parameters and counters of OPTIMIZERS[kind], and its state arrays}
+
+:func:`export` returns the estimator's own arrays and lists (no copies: read them, do not
+modify them); :func:`restore` copies everything it is given.
+"""
+from __future__ import annotations
+
+import copy
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = ["FIELDS", "OPTIMIZERS", "estimator_class", "export", "is_classifier",
+           "optimizer_fits", "register_estimators", "registered_name", "restore"]
+
+
+class Field(NamedTuple):
+    key: str        # in the plain structure
+    attr: str       # on the estimator (scikit-learn's name, where scikit-learn has it)
+    kind: str       # arrays | labels | binarizer | scalar | names | curve | optimizer
+    sklearn: bool   # scikit-learn's MLP holds it too (False: nnfast's extra)
+    doc: str
+
+
+# Shapes: n_0 = n_features_in_, n_l the units of layer l, L = n_layers_ - 1 weight layers.
+FIELDS = (
+    Field("coefs_", "coefs_", "arrays", True, "W[l], shape (n_l, n_(l+1)), l = 0 .. L-1"),
+    Field("intercepts_", "intercepts_", "arrays", True, "b[l], shape (n_(l+1),)"),
+    Field("best_coefs", "_best_coefs", "arrays", True, "early stopping's best W[l]"),
+    Field("best_intercepts", "_best_intercepts", "arrays", True, "early stopping's best b[l]"),
+    Field("classes_", "classes_", "labels", True, "classifiers: labels, shape (n_classes,)"),
+    Field("label_binarizer", "_label_binarizer", "binarizer", True,
+          "classifiers: the LabelBinarizer's parameters and fitted y_type_ / sparse_input_"),
+    Field("n_features_in_", "n_features_in_", "scalar", True, "n_0"),
+    Field("feature_names_in_", "feature_names_in_", "names", True,
+          "str, shape (n_0,); only when fitted on a frame"),
+    Field("n_outputs_", "n_outputs_", "scalar", True, "n_L"),
+    Field("n_layers_", "n_layers_", "scalar", True, "L + 1"),
+    Field("out_activation_", "out_activation_", "scalar", True,
+          "identity | logistic | softmax | exp"),
+    Field("n_iter_", "n_iter_", "scalar", True, "epochs (stochastic) or L-BFGS iterations"),
+    Field("t_", "t_", "scalar", True, "samples seen by the stochastic solver"),
+    Field("loss_", "loss_", "scalar", True, "the last loss"),
+    Field("best_loss_", "best_loss_", "scalar", True, "the tol rule's best training loss"),
+    Field("best_validation_score_", "best_validation_score_", "scalar", True,
+          "early stopping's best score"),
+    Field("no_improvement_count", "_no_improvement_count", "scalar", True,
+          "epochs without improvement, for the tol rule"),
+    Field("loss_curve_", "loss_curve_", "curve", True, "list of float, one per epoch"),
+    Field("validation_scores_", "validation_scores_", "curve", True,
+          "list of float, one per epoch (early stopping)"),
+    Field("validation_loss_curve_", "validation_loss_curve_", "curve", False,
+          "list of float, one per epoch with a validation set"),
+    Field("optimizer", "_optimizer", "optimizer", True,
+          "the stochastic solver's state (see OPTIMIZERS)"),
+)
+_BY_KEY = {f.key: f for f in FIELDS}
+
+# The optimizers' attributes (the same in nnfast._optimizers and scikit-learn):
+# "init": the constructor's arguments after the parameter list, with the estimator
+# parameter a fresh fit takes each from; "counters": state that is a number;
+# "arrays": per-parameter state, one array per W[l] then b[l].
+OPTIMIZERS = {
+    "sgd": {"init": (("learning_rate_init", "learning_rate_init"),
+                     ("lr_schedule", "learning_rate"), ("momentum", "momentum"),
+                     ("nesterov", "nesterovs_momentum"), ("power_t", "power_t")),
+            "counters": ("learning_rate",), "arrays": ("velocities",)},
+    "adam": {"init": (("learning_rate_init", "learning_rate_init"), ("beta_1", "beta_1"),
+                      ("beta_2", "beta_2"), ("epsilon", "epsilon")),
+             "counters": ("learning_rate", "t"), "arrays": ("ms", "vs")},
+}
+_BINARIZER = ("neg_label", "pos_label", "sparse_output", "y_type_", "sparse_input_")
+_BINARIZER_DEFAULTS = {"neg_label": 0, "pos_label": 1, "sparse_output": False,
+                       "sparse_input_": False}
+
+
+# ---------------------------------------------------------------------------
+# the registry of estimator classes (filled by nnfast.mlp)
+# ---------------------------------------------------------------------------
+
+_REGISTRY: dict = {}
+
+
+def register_estimators(*classes):
+    """Make `classes` restorable by name (called by the estimators module at import)."""
+    for cls in classes:
+        _REGISTRY[cls.__name__] = cls
+
+
+def estimator_class(name):
+    """The registered estimator class called `name`; ValueError if there is none."""
+    cls = _REGISTRY.get(name) if isinstance(name, str) else None
+    if cls is None:
+        known = ", ".join(sorted(_REGISTRY)) or "nothing: import nnfast.mlp first"
+        raise ValueError(f"unknown estimator class {name!r} (this nnfast loads {known})")
+    return cls
+
+
+def registered_name(obj):
+    """The name of the registered class that `obj` (an instance or a class) is, or
+    derives from; None when it is none of them."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    return next((c.__name__ for c in cls.__mro__ if _REGISTRY.get(c.__name__) is c), None)
+
+
+def is_classifier(obj):
+    """Whether `obj` (an estimator or its class, nnfast's or scikit-learn's) classifies."""
+    from sklearn.base import ClassifierMixin
+
+    return issubclass(obj if isinstance(obj, type) else type(obj), ClassifierMixin)
+
+
+# ---------------------------------------------------------------------------
+# export
+# ---------------------------------------------------------------------------
+
+def export(est):
+    """The fitted state of `est` (nnfast's MLP, or scikit-learn's, which has the same
+    layout) as a dict of arrays, numbers, strings and lists (see the module docstring).
+    Raises NotFittedError for an unfitted estimator."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(est)
+    if registered_name(est) is not None:
+        est._check_param_lists()
+    out = {"estimator": type(est).__name__, "params": est.get_params(deep=False)}
+    for field in FIELDS:
+        if not hasattr(est, field.attr):
+            continue
+        value = getattr(est, field.attr)
+        if field.kind == "arrays":
+            if value is None:
+                continue
+            value = list(value)
+        elif field.kind == "binarizer":
+            value = {name: getattr(value, name, _BINARIZER_DEFAULTS.get(name))
+                     for name in _BINARIZER}
+        elif field.kind == "optimizer":
+            value = _export_optimizer(value)
+            if value is None:
+                continue
+        out[field.key] = value
+    return out
+
+
+def _optimizer_kind(opt):
+    """sgd / adam by the state the object holds (nnfast's or scikit-learn's), else None."""
+    for kind, spec in OPTIMIZERS.items():
+        if all(hasattr(opt, name) for name in spec["arrays"]):
+            return kind
+    return None
+
+
+def _export_optimizer(opt):
+    kind = _optimizer_kind(opt)
+    if kind is None:
+        return None
+    spec = OPTIMIZERS[kind]
+    out = {"kind": kind}
+    for name, _ in spec["init"]:
+        out[name] = getattr(opt, name)
+    for name in spec["counters"]:
+        out[name] = getattr(opt, name)
+    for name in spec["arrays"]:
+        out[name] = list(getattr(opt, name))
+    return out
+
+
+def optimizer_fits(state):
+    """Whether the exported optimizer is one the estimator's next partial_fit continues
+    with: of the estimator's solver (SGD for 'sgd', Adam otherwise) and with one state
+    array per parameter of the parameter's shape and dtype."""
+    opt = state.get("optimizer")
+    if opt is None or (state["params"].get("solver") == "sgd") != (opt["kind"] == "sgd"):
+        return False
+    params = list(state["coefs_"]) + list(state["intercepts_"])
+    return all(len(opt[name]) == len(params)
+               and all(np.shape(s) == np.shape(p) and np.asarray(s).dtype == np.asarray(p).dtype
+                       for s, p in zip(opt[name], params))
+               for name in OPTIMIZERS[opt["kind"]]["arrays"])
+
+
+# ---------------------------------------------------------------------------
+# restore
+# ---------------------------------------------------------------------------
+
+def restore(cls, state, optimizer_classes=None):
+    """A fitted `cls` holding `state` (a dict as :func:`export` returns; copied).
+
+    cls: a registered nnfast estimator class, or scikit-learn's MLPClassifier /
+    MLPRegressor (same layout; nnfast's extras are then left out). optimizer_classes:
+    {"sgd": class, "adam": class} with scikit-learn's constructors
+    ``(params, *OPTIMIZERS[kind]["init"])``; by default nnfast's. Keys the state lacks are
+    left unset, except on nnfast's estimators ``validation_loss_curve_`` (None). Raises
+    ValueError for parameters `cls` does not take and for keys that are not in FIELDS.
+    """
+    ours = registered_name(cls) is not None
+    params = dict(state.get("params") or {})
+    unknown = sorted(set(params) - set(cls().get_params(deep=False)))
+    if unknown:
+        raise ValueError(f"unknown parameters for {cls.__name__}: {unknown}")
+    unknown = sorted(set(state) - set(_BY_KEY) - {"estimator", "params"})
+    if unknown:
+        raise ValueError(f"unknown fitted state {unknown}")
+    est = cls(**copy.deepcopy(params))
+    for field in FIELDS:
+        if field.key not in state or field.kind in ("binarizer", "optimizer") or not (
+                ours or field.sklearn):
+            continue
+        value = state[field.key]
+        if field.kind == "arrays":
+            value = [np.array(a, order="C") for a in value]
+        elif field.kind == "labels":
+            value = np.array(value)
+        elif field.kind == "names":
+            value = None if value is None else np.array(value, dtype=object)
+        elif field.kind == "curve":
+            value = None if value is None else list(value)
+        setattr(est, field.attr, value)
+    if "label_binarizer" in state:
+        est._label_binarizer = _restore_binarizer(state["label_binarizer"], est.classes_)
+    if state.get("optimizer") is not None:
+        est._optimizer = _restore_optimizer(state["optimizer"], est, optimizer_classes)
+    if ours:
+        if not hasattr(est, "validation_loss_curve_"):
+            est.validation_loss_curve_ = None
+        est._check_param_lists()
+    return est
+
+
+def _restore_binarizer(info, classes):
+    from sklearn.preprocessing import LabelBinarizer
+
+    info = {**_BINARIZER_DEFAULTS, **info}
+    lb = LabelBinarizer(neg_label=info["neg_label"], pos_label=info["pos_label"],
+                        sparse_output=info["sparse_output"])
+    lb.classes_ = classes
+    lb.y_type_ = info["y_type_"]
+    lb.sparse_input_ = info["sparse_input_"]
+    return lb
+
+
+def _restore_optimizer(info, est, classes):
+    """An optimizer over est's parameters from `info`: the constructor's arguments from
+    `info`, or where it lacks them from est's parameters as a fresh fit would; then the
+    counters and the state arrays (copies) that `info` holds."""
+    kind = info["kind"]
+    spec = OPTIMIZERS[kind]
+    if classes is None:
+        from . import _optimizers
+
+        classes = {"sgd": _optimizers.SGDOptimizer, "adam": _optimizers.AdamOptimizer}
+    params = est.coefs_ + est.intercepts_
+    args = [info[name] if name in info else getattr(est, param) for name, param in spec["init"]]
+    opt = classes[kind](params, *args)
+    for name in spec["counters"]:
+        if name in info:
+            setattr(opt, name, info[name])
+    for name in spec["arrays"]:
+        if name in info:
+            setattr(opt, name, [np.array(a, order="C") for a in info[name]])
+    return opt
