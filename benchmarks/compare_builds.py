@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-from nnfast.bench import machine
+from nnfast.bench import machine, record
 from nnfast.bench.report import md_table
 from nnfast.bench.workloads import DTYPES, WORKLOADS, write_inputs
 
@@ -163,6 +163,8 @@ def main(argv=None):
     ap.add_argument("--estimators", action="store_true",
                     help="also time MLPClassifier fits (the estimator path)")
     ap.add_argument("--out", help="write the Markdown record here")
+    ap.add_argument("--results-md", help="rewrite the build comparison's section of this "
+                                         "Markdown file (RESULTS.md), linking to --out")
     args = ap.parse_args(argv)
     names = [x for x in args.workloads.split(",") if x]
     dtypes = [x for x in args.dtypes.split(",") if x]
@@ -235,9 +237,14 @@ def main(argv=None):
         f"({'within' if worst <= TOLERANCE else 'BEYOND'} the {TOLERANCE} allowed)."])
     print(text)
     if args.out:
-        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text + "\n")
+        record.write_record(args.out, text)
+    if args.results_md:
+        body = text.split("\n", 2)[2]           # without the record's own title
+        if args.out:
+            link = os.path.relpath(args.out, os.path.dirname(os.path.abspath(args.results_md)))
+            body = (f"Latest run: **{facts['date']} UTC** (record: "
+                    f"[{os.path.basename(link)}]({link})).\n\n" + body)
+        record.update_section(args.results_md, "compare", body)
     return 0 if worst <= TOLERANCE else 1
 
 

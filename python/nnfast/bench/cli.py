@@ -142,7 +142,7 @@ def _print_run(run, tabs, passes, misses):
         print("quick   : shrunk sizes; no target is judged (the targets are for the full runs)")
     within = ("one fit each" if run["budget"] == 0 else
               f"in each warm turn, of the fits repeated up to {run['budget']} s")
-    for key, title in [("times", f"times (best of {run['repeat']} turns; {within})"),
+    for key, title in [("times", f"times (best of {run['repeat']} turn(s); {within})"),
                        ("targets", "targets"), ("scaling", "thread scaling"),
                        ("f64_vs_f32", "float64 vs float32"), ("losses", "final losses"),
                        ("memory", "peak memory over baseline")]:

@@ -92,7 +92,7 @@ def train_entry(run, tabs, passes, misses):
     within = ("one fit each" if run["budget"] == 0 else
               f"in each warm turn, of the fits repeated up to {run['budget']} s")
     lines += [f"**Threads.** {_threads(run['results'])}; times are the best of "
-              f"{run['repeat']} turns ({within}), each peer in its own process.", ""]
+              f"{run['repeat']} turn(s) ({within}), each peer in its own process.", ""]
     for r in runs:
         took = f"{r['elapsed_s'] / 60:.1f} min" if r.get("elapsed_s") else "?"
         which = f" ({r['rows']})" if len(runs) > 1 else ""
@@ -132,7 +132,7 @@ def train_summary(run, tabs, passes, misses, link):
              f"{facts['logical_cpus']} logical CPUs, FMA peak of one core "
              f"{run['peaks']['float32']:.0f} / {run['peaks']['float64']:.0f} GFLOP/s "
              f"(float32 / float64); threads {_threads(run['results'])}; best of "
-             f"{run['repeat']} turns; {run['torch_info'] or 'torch not run'}; NumPy's BLAS "
+             f"{run['repeat']} turn(s); {run['torch_info'] or 'torch not run'}; NumPy's BLAS "
              f"{'; '.join(run['blas'][:1]) or 'unknown'}.", ""]
     lines += _commands(run["runs"]) + [""]
     lines += ["Times (s) and ratios (peer time / nnfast time):", "", tabs["times"], ""]
