@@ -11,10 +11,8 @@
    MLPClassifier / MLPRegressor pointed at nnfast (where the installed scikit-learn ships
    its tests). It reaches into private state (``_optimizer.learning_rate``,
    ``_no_improvement_count``, ``_loss_grad_lbfgs``, assigning ``coefs_`` on an unfitted
-   model), which nnfast keeps under the same names for that reason. It runs once with each
-   training loop (Python, and C++ where the build has it).
+   model), which nnfast keeps under the same names for that reason.
 """
-import os
 import pathlib
 import subprocess
 import sys
@@ -54,9 +52,7 @@ def test_sample_weight_equivalence_with_sklearns_parameters(estimator):
     check_sample_weight_equivalence_on_dense_data(type(estimator).__name__, estimator)
 
 
-@pytest.mark.parametrize("backend", ["python", pytest.param("core", marks=pytest.mark.skipif(
-    not hasattr(__import__("nnfast")._core, "fit"), reason="this build has no C++ fit loop"))])
-def test_sklearns_own_mlp_test_suite(tmp_path, backend):
+def test_sklearns_own_mlp_test_suite(tmp_path):
     source = pathlib.Path(sklearn.__file__).parent / "neural_network" / "tests" / "test_mlp.py"
     if not source.exists():
         pytest.skip("this scikit-learn installation does not ship its tests")
@@ -71,7 +67,6 @@ def test_sklearns_own_mlp_test_suite(tmp_path, backend):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
          "-W", "ignore::DeprecationWarning", str(tmp_path)],
-        capture_output=True, text=True, cwd=tmp_path,
-        env={**os.environ, "NNFAST_FIT_BACKEND": backend})
+        capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout and "failed" not in result.stdout

@@ -153,9 +153,9 @@ def test_float32_is_kept(solver):
 def test_sparse_equals_dense(fmt, solver, monkeypatch):
     import scipy.sparse as sp
 
-    from nnfast import _training
+    from nnfast import _inference
 
-    monkeypatch.setattr(_training, "SPARSE_CHUNK_ROWS", 50)  # several chunks
+    monkeypatch.setattr(_inference, "SPARSE_CHUNK_ROWS", 50)  # several chunks
     X, y = _clf_data()
     X[np.abs(X) < 1] = 0
     dense = MLPClassifier(solver=solver, **FAST).fit(X, y)

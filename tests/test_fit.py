@@ -1,5 +1,5 @@
-"""The C++ fit loop (csrc/nn/fit.h through nnfast._fit) against scikit-learn itself: its
-optimizers, schedules, stopping rules and shuffling, epoch for epoch."""
+"""The C++ epoch loop (csrc/nn/epochs.h through nnfast._epochs) against scikit-learn itself:
+its optimizers, schedules, stopping rules and shuffling, epoch for epoch."""
 import os
 import signal
 import threading
@@ -11,8 +11,7 @@ import pytest
 
 import nnfast
 import nnfast.reference as ref
-from nnfast import _fit
-from nnfast.functional import _ACT, _HEAD
+from nnfast import _codes, _core, _epochs
 
 sklearn = pytest.importorskip("sklearn")
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
@@ -38,21 +37,35 @@ def _data(task, m=97, d=6, k=3, seed=0):
     return X, y
 
 
+def _config(**params):
+    """A FitConfig from scikit-learn's keywords (solver and schedule by name)."""
+    p = dict(solver="sgd", learning_rate_init=0.1, alpha=1e-4, batch_size=32, max_iter=15)
+    p.update(params)
+    p["solver"] = _codes.SOLVERS[p["solver"]]
+    p["learning_rate"] = _codes.SCHEDULES[p.get("learning_rate", "constant")]
+    return _core.FitConfig(**p)
+
+
+def _run(X, Y, Ws, bs, activation, head, *, opt=None, state=None, **kw):
+    """Run the C++ loop on float64 data with scikit-learn's keywords; returns
+    (status, curve, state, opt)."""
+    kw = dict(kw)
+    extra = {k: kw.pop(k) for k in ("random_state", "best", "epoch_end") if k in kw}
+    config = _config(**kw)
+    state = state or _core.FitState(learning_rate=config.learning_rate_init)
+    opt = opt or _epochs.solver_state(config, Ws, bs)
+    status, curve = _epochs.run_epochs(
+        np.ascontiguousarray(X), np.ascontiguousarray(Y), None, Ws, bs, config, state,
+        act=_codes.ACTIVATIONS[activation], head=_codes.HEADS[head], opt_state=opt, **extra)
+    return status, curve, state, opt
+
+
 def _ours(X, Y, sizes, activation, head, random_state, shuffle=True, **params):
     """Initialise from random_state as scikit-learn does, then fit in C++ (shuffling with
     the same generator when asked)."""
     Ws, bs = ref.init_params(sizes, activation, random_state=random_state)
-    p = dict(solver="sgd", learning_rate_init=0.1, learning_rate="constant", power_t=0.5,
-             momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-             alpha=1e-4, batch_size=32, max_iter=15, tol=1e-4, n_iter_no_change=10,
-             incremental=False, early_stopping=False)
-    p.update(params)
-    state = _fit.new_state(p["learning_rate_init"])
-    opt = _fit.solver_state(p["solver"], p["momentum"], p["nesterovs_momentum"], Ws, bs)
-    status, curve = _fit.fit_stochastic(
-        np.ascontiguousarray(X), np.ascontiguousarray(Y), None, Ws, bs, act=_ACT[activation],
-        head=_HEAD[head], negative_slope=0.01, state=state, opt_state=opt,
-        random_state=random_state if shuffle else None, **p)
+    status, curve, state, _ = _run(X, Y, Ws, bs, activation, head,
+                                   random_state=random_state if shuffle else None, **params)
     return Ws, bs, curve, state, status
 
 
@@ -86,14 +99,15 @@ def test_classifier_fit_matches_sklearn(params, task, shuffle):
                                                   "random_state", "shuffle")}
     Ws, bs, curve, state, status = _ours(X, Y, [X.shape[1], 7, Y.shape[1]], "tanh", head, rs,
                                          shuffle, **p)
-    assert state["n_iter"] == clf.n_iter_
-    assert state["t"] == clf.t_
+    assert state.n_iter == clf.n_iter_
+    assert state.t == clf.t_
     np.testing.assert_allclose(curve, clf.loss_curve_, rtol=RTOL)
     for got, want in zip(Ws + bs, clf.coefs_ + clf.intercepts_):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-12)
-    assert state["best_loss"] == pytest.approx(clf.best_loss_, rel=RTOL)
-    assert state["learning_rate"] == pytest.approx(clf._optimizer.learning_rate, rel=RTOL)
-    assert status == ("max_iter" if clf.n_iter_ == kw["max_iter"] else "converged")
+    assert state.best_loss == pytest.approx(clf.best_loss_, rel=RTOL)
+    assert state.learning_rate == pytest.approx(clf._optimizer.learning_rate, rel=RTOL)
+    assert status == (_core.FitStatus.max_iter if clf.n_iter_ == kw["max_iter"]
+                      else _core.FitStatus.converged)
     # The shared random stream ends where scikit-learn left its own.
     if shuffle:
         theirs = clf._random_state.get_state()
@@ -117,7 +131,7 @@ def test_regressor_fit_matches_sklearn_including_its_loss_scale(n_outputs):
                                     solver="adam", learning_rate_init=0.01, max_iter=25,
                                     batch_size=40, tol=1e-3, n_iter_no_change=4,
                                     loss_scale=1.0 / n_outputs)
-    assert state["n_iter"] == reg.n_iter_
+    assert state.n_iter == reg.n_iter_
     np.testing.assert_allclose(curve, reg.loss_curve_, rtol=RTOL)
     for got, want in zip(Ws + bs, reg.coefs_ + reg.intercepts_):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-12)
@@ -136,15 +150,9 @@ def test_shuffle_draws_exactly_sklearns_stream():
     W_ref, b_ref, curve_ref = ref.train(X, Y, Ws, bs, learning_rate=0.05, batch_size=10,
                                         epochs=20, activation="relu", alpha=0.0,
                                         order=np.array(orders))
-    state = _fit.new_state(0.05)
-    _, curve = _fit.fit_stochastic(X, Y, None, Ws, bs, act=_ACT["relu"], head=_HEAD["softmax"],
-                                   negative_slope=0.01, solver="sgd", learning_rate_init=0.05,
-                                   learning_rate="constant", power_t=0.5, momentum=0.0,
-                                   nesterovs_momentum=False, beta_1=0.9, beta_2=0.999,
-                                   epsilon=1e-8, alpha=0.0, batch_size=10, max_iter=20,
-                                   tol=0.0, n_iter_no_change=20, incremental=False,
-                                   early_stopping=False, state=state, opt_state=None,
-                                   random_state=ours)
+    _, curve, _, _ = _run(X, Y, Ws, bs, "relu", "softmax", learning_rate_init=0.05,
+                          momentum=0.0, nesterovs_momentum=False, alpha=0.0, batch_size=10,
+                          max_iter=20, tol=0.0, n_iter_no_change=20, random_state=ours)
     np.testing.assert_allclose(curve, curve_ref, rtol=RTOL)
     for got, want in zip(Ws + bs, W_ref + b_ref):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-12)
@@ -165,17 +173,13 @@ def test_optimizer_state_carries_across_calls_like_partial_fit():
             _, dWs, dbs = ref.loss_and_gradients(X[sl], Y[sl], params[:2], params[2:],
                                                  "logistic", "softmax", alpha=1e-4)
             opt_sk.update_params(params, dWs + dbs)
-    state = _fit.new_state(0.01)
-    opt = _fit.solver_state("adam", 0.9, True, Ws, bs)
+    state, opt = None, None
     for _ in range(2):
-        status, _ = _fit.fit_stochastic(
-            X, Y, None, Ws, bs, act=_ACT["logistic"], head=_HEAD["softmax"], negative_slope=0.01,
-            solver="adam", learning_rate_init=0.01, learning_rate="constant", power_t=0.5,
-            momentum=0.9, nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-            alpha=1e-4, batch_size=32, max_iter=5, tol=1e-4, n_iter_no_change=10,
-            incremental=True, early_stopping=False, state=state, opt_state=opt)
-        assert status == "incremental"
-    assert state["adam_t"] == opt_sk.t
+        status, _, state, opt = _run(X, Y, Ws, bs, "logistic", "softmax", state=state, opt=opt,
+                                     solver="adam", learning_rate_init=0.01, max_iter=5,
+                                     incremental=True)
+        assert status == _core.FitStatus.incremental
+    assert state.adam_t == opt_sk.t
     for got, want in zip(Ws + bs, params):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-12)
     for got, want in zip(opt[0] + opt[1], opt_sk.ms + opt_sk.vs):
@@ -193,14 +197,8 @@ def test_sgd_momentum_matches_sklearns_optimizer_class():
         _, dWs, dbs = ref.loss_and_gradients(X[sl], Y[sl], params[:2], params[2:], "relu",
                                              "logistic", alpha=0.0)
         opt_sk.update_params(params, dWs + dbs)
-    state = _fit.new_state(0.05)
-    opt = _fit.solver_state("sgd", 0.8, True, Ws, bs)
-    _fit.fit_stochastic(X, Y, None, Ws, bs, act=_ACT["relu"], head=_HEAD["logistic"],
-                        negative_slope=0.01, solver="sgd", learning_rate_init=0.05,
-                        learning_rate="constant", power_t=0.5, momentum=0.8,
-                        nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-                        alpha=0.0, batch_size=16, max_iter=1, tol=1e-4, n_iter_no_change=10,
-                        incremental=False, early_stopping=False, state=state, opt_state=opt)
+    _, _, _, opt = _run(X, Y, Ws, bs, "relu", "logistic", learning_rate_init=0.05,
+                        momentum=0.8, alpha=0.0, batch_size=16, max_iter=1)
     for got, want in zip(Ws + bs + opt[0], params + opt_sk.velocities):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-14)
 
@@ -220,16 +218,14 @@ def test_epoch_end_early_stopping_keeps_the_best_parameters():
         snapshots.append([p.copy() for p in Ws + bs])
         return True, scores[epoch - 1]
 
-    state = _fit.new_state(0.1)
-    status, curve = _fit.fit_stochastic(
-        X, Y, None, Ws, bs, act=_ACT["relu"], head=_HEAD["softmax"], negative_slope=0.01,
-        solver="sgd", learning_rate_init=0.1, learning_rate="constant", power_t=0.5,
-        momentum=0.0, nesterovs_momentum=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-        alpha=0.0, batch_size=32, max_iter=50, tol=0.05, n_iter_no_change=3, incremental=False,
-        early_stopping=True, state=state, opt_state=None, best=best, epoch_end=epoch_end)
+    status, curve, state, _ = _run(
+        X, Y, Ws, bs, "relu", "softmax", momentum=0.0, nesterovs_momentum=False, alpha=0.0,
+        max_iter=50, tol=0.05, n_iter_no_change=3, early_stopping=True, best=best,
+        epoch_end=epoch_end)
     # 0.7 at epoch 2; then 0.6, 0.65, 0.69, 0.1 never beat 0.7 + tol: 4 > 3 stops at epoch 6.
-    assert status == "converged" and seen == [1, 2, 3, 4, 5, 6] and len(curve) == 6
-    assert state["best_validation_score"] == 0.7
+    assert status == _core.FitStatus.converged and seen == [1, 2, 3, 4, 5, 6]
+    assert len(curve) == 6
+    assert state.best_validation_score == 0.7
     for got, want in zip(best, snapshots[1]):
         np.testing.assert_array_equal(got, want)
 
@@ -240,14 +236,11 @@ def test_diverging_fit_stops_with_a_clear_error_and_finite_weights():
     with pytest.raises(ValueError, match="diverged.*learning_rate"):
         nnfast.train(X * 1e3, y * 1e3, Ws, bs, learning_rate=1e3, batch_size=10, epochs=50,
                      out_activation="identity")
-    state = _fit.new_state(1e3)
-    status, curve = _fit.fit_stochastic(
-        X * 1e3, (y * 1e3)[:, None], None, Ws, bs, act=_ACT["relu"], head=_HEAD["identity"],
-        negative_slope=0.01, solver="sgd", learning_rate_init=1e3, learning_rate="constant",
-        power_t=0.5, momentum=0.0, nesterovs_momentum=False, beta_1=0.9, beta_2=0.999,
-        epsilon=1e-8, alpha=0.0, batch_size=10, max_iter=50, tol=0.0, n_iter_no_change=50,
-        incremental=False, early_stopping=False, state=state, opt_state=None)
-    assert status == "diverged"
+    status, curve, _, _ = _run(X * 1e3, (y * 1e3)[:, None], Ws, bs, "relu", "identity",
+                               learning_rate_init=1e3, momentum=0.0, nesterovs_momentum=False,
+                               alpha=0.0, batch_size=10, max_iter=50, tol=0.0,
+                               n_iter_no_change=50)
+    assert status == _core.FitStatus.diverged
     assert all(np.isfinite(p).all() for p in Ws + bs)  # restored to the epoch's start
     assert all(np.isfinite(curve))
 

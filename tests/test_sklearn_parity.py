@@ -15,8 +15,8 @@ rounded p, clipped at eps), differs from nnfast's, computed from the logits, by 
 binary case below, evaluation 23 of 26 is such a point: x agrees to 5e-13, f to 7e-7.)
 So L-BFGS runs are compared at 1e-6 after 25 iterations.
 
-Every stochastic case runs through both training loops: the Python one (nnfast._training)
-and the C++ one (nnfast._core.fit), where the build has it.
+Every stochastic fit runs the C++ epoch loop (dense and sparse X alike); its Python oracle
+is compared with it in tests/test_epoch_loop.py.
 """
 import warnings
 
@@ -35,7 +35,6 @@ from sklearn.utils.class_weight import compute_sample_weight  # noqa: E402
 from sklearn.utils.fixes import parse_version  # noqa: E402
 
 import nnfast  # noqa: E402
-from nnfast import _core, _training  # noqa: E402
 
 if parse_version(sklearn.__version__) < parse_version("1.7"):
     pytest.skip("parity is checked against scikit-learn >= 1.7 (sample_weight, poisson)",
@@ -45,10 +44,6 @@ RTOL = 1e-10
 RTOL_LBFGS = 1e-6
 RTOL_F32 = 1e-5
 
-BACKENDS = ["python", pytest.param("core", marks=pytest.mark.skipif(
-    not hasattr(_core, "fit"), reason="this build has no C++ fit loop"))]
-
-
 @pytest.fixture(autouse=True)
 def _one_blas_thread():
     """scikit-learn's side multiplies with BLAS: one thread keeps its rounding fixed (and
@@ -56,12 +51,6 @@ def _one_blas_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
     with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
         yield
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request, monkeypatch):
-    monkeypatch.setattr(_training, "BACKEND", request.param)
-    return request.param
 
 
 # ---------------------------------------------------------------------------
@@ -185,14 +174,14 @@ SGD_VARIANTS = {
 @pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel", "regression",
                                   "multioutput", "poisson"])
 @pytest.mark.parametrize("shuffle", [True, False])
-def test_stochastic_solvers_match_sklearn(backend, solver, task, shuffle):
+def test_stochastic_solvers_match_sklearn(solver, task, shuffle):
     _fit_both(task, shuffle=shuffle, **SMALL, **SGD_VARIANTS[solver])
 
 
 @pytest.mark.parametrize("solver", ["nesterov", "adam"])
 @pytest.mark.parametrize("task", ["binary", "multiclass", "multilabel", "regression",
                                   "multioutput"])
-def test_early_stopping_matches_sklearn(backend, solver, task):
+def test_early_stopping_matches_sklearn(solver, task):
     """The stratified (or, multi-label, plain) split drawn from the shared random stream,
     the per-epoch validation scores, the stopping epoch and the best-weights restore."""
     params = {**SMALL, **SGD_VARIANTS[solver], "max_iter": 30, "n_iter_no_change": 3,
@@ -204,7 +193,7 @@ def test_early_stopping_matches_sklearn(backend, solver, task):
 
 @pytest.mark.parametrize("schedule", ["constant", "invscaling", "adaptive"])
 @pytest.mark.parametrize("early_stopping", [False, True])
-def test_learning_rate_schedules_match_sklearn(backend, schedule, early_stopping):
+def test_learning_rate_schedules_match_sklearn(schedule, early_stopping):
     """invscaling's η₀ / (t+1)^power_t, and adaptive's division by 5 each time the tol rule
     fires (a large tol makes it fire several times within the run)."""
     params = dict(hidden_layer_sizes=(6,), solver="sgd", learning_rate=schedule,
@@ -217,44 +206,44 @@ def test_learning_rate_schedules_match_sklearn(backend, schedule, early_stopping
 
 
 @pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
-def test_activations_match_sklearn(backend, activation):
+def test_activations_match_sklearn(activation):
     _fit_both("multiclass", activation=activation, **SMALL, **SGD_VARIANTS["adam"])
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression", "multioutput"])
 @pytest.mark.parametrize("solver", ["nesterov", "adam"])
-def test_sample_weight_matches_sklearn(backend, task, solver):
+def test_sample_weight_matches_sklearn(task, solver):
     X, y = _data(task)
     sw = np.random.RandomState(1).uniform(0.2, 3.0, size=X.shape[0])
     _fit_both(task, fit_kw={"sample_weight": sw}, **SMALL, **SGD_VARIANTS[solver])
 
 
-def test_sample_weight_with_early_stopping_matches_sklearn(backend):
+def test_sample_weight_with_early_stopping_matches_sklearn():
     X, y = _data("multiclass")
     sw = np.random.RandomState(2).uniform(0.5, 2.0, size=X.shape[0])
     _fit_both("multiclass", fit_kw={"sample_weight": sw}, early_stopping=True, **SMALL,
               **SGD_VARIANTS["adam"])
 
 
-def test_tol_rule_stops_at_the_same_epoch(backend):
+def test_tol_rule_stops_at_the_same_epoch():
     ours, theirs = _fit_both("binary", hidden_layer_sizes=(5,), solver="sgd",
                              learning_rate_init=0.1, max_iter=300, tol=1e-3, n_iter_no_change=3)
     assert theirs.n_iter_ < 300  # it converged, by the rule, at the same epoch
 
 
-def test_alpha_zero_and_large_match_sklearn(backend):
+def test_alpha_zero_and_large_match_sklearn():
     for alpha in (0.0, 0.5):
         _fit_both("multiclass", **{**SMALL, "alpha": alpha}, **SGD_VARIANTS["adam"])
 
 
-def test_batch_size_larger_than_n_matches_sklearn(backend):
+def test_batch_size_larger_than_n_matches_sklearn():
     X, y = _data("binary", n=40)
     with pytest.warns(UserWarning, match="batch_size"):
         nnfast.MLPClassifier(batch_size=100, max_iter=2).partial_fit(X, y, classes=[0, 1])
     _fit_both("binary", X=X, y=y, batch_size=100, max_iter=5, hidden_layer_sizes=(4,))
 
 
-def test_partial_fit_sequence_matches_sklearn(backend):
+def test_partial_fit_sequence_matches_sklearn():
     """The optimizer state (Adam's moments and step count) carries across calls; classes
     given once; batches of different sizes and label subsets."""
     X, y = _data("multiclass", n=180)
@@ -271,7 +260,7 @@ def test_partial_fit_sequence_matches_sklearn(backend):
             assert ours._optimizer.t == theirs._optimizer.t
 
 
-def test_partial_fit_regressor_matches_sklearn(backend):
+def test_partial_fit_regressor_matches_sklearn():
     X, y = _data("multioutput")
     theirs, ours = _pair("multioutput", hidden_layer_sizes=(5,), random_state=3,
                          solver="sgd", learning_rate="invscaling", learning_rate_init=0.05)
@@ -282,7 +271,7 @@ def test_partial_fit_regressor_matches_sklearn(backend):
 
 
 @pytest.mark.parametrize("early_stopping", [False, True])
-def test_warm_start_matches_sklearn(backend, early_stopping):
+def test_warm_start_matches_sklearn(early_stopping):
     """A second fit continues from the first one's weights, loss curve, t_, best loss (or
     best validation score) and no-improvement count, with a fresh optimizer."""
     X, y = _data("multiclass")
@@ -299,7 +288,7 @@ def test_warm_start_matches_sklearn(backend, early_stopping):
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc"])
-def test_sparse_input_matches_sklearn(backend, fmt):
+def test_sparse_input_matches_sklearn(fmt):
     import scipy.sparse as sp
 
     X, y = _data("multiclass")
@@ -311,7 +300,7 @@ def test_sparse_input_matches_sklearn(backend, fmt):
               rtol=RTOL_LBFGS)
 
 
-def test_string_labels_and_dataframes_match_sklearn(backend):
+def test_string_labels_and_dataframes_match_sklearn():
     pd = pytest.importorskip("pandas")
     X, y = _data("strings")
     df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
@@ -321,7 +310,7 @@ def test_string_labels_and_dataframes_match_sklearn(backend):
     np.testing.assert_array_equal(ours.classes_, theirs.classes_)
 
 
-def test_class_weight_equals_sklearn_with_the_matching_sample_weight(backend):
+def test_class_weight_equals_sklearn_with_the_matching_sample_weight():
     """class_weight (an nnfast extra) is sample weights by class: 'balanced' and a dict give
     scikit-learn's model fitted with compute_sample_weight's weights."""
     X, y = _data("multiclass")
@@ -335,7 +324,7 @@ def test_class_weight_equals_sklearn_with_the_matching_sample_weight(backend):
         _assert_same_model(ours, theirs, X)
 
 
-def test_float32_is_trained_in_float32_close_to_sklearn(backend):
+def test_float32_is_trained_in_float32_close_to_sklearn():
     for task in ("multiclass", "regression"):
         X, y = _data(task)
         X = X.astype(np.float32)

@@ -1,12 +1,74 @@
 """Type stubs for nnfast._core, the C++ kernels. Every array function exists for float32
 and float64 (all arrays of one call share the dtype) and never converts or copies:
 outputs must be C-contiguous, writable arrays of the right shape."""
+import enum
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 _F = npt.NDArray[np.floating[Any]]
+
+class Activation(enum.IntEnum):
+    identity = 0
+    logistic = 1
+    tanh = 2
+    relu = 3
+    leaky_relu = 4
+
+class Head(enum.IntEnum):
+    identity = 0
+    logistic = 1
+    softmax = 2
+    exp = 3
+
+class Solver(enum.IntEnum):
+    sgd = 0
+    adam = 1
+
+class Schedule(enum.IntEnum):
+    constant = 0
+    invscaling = 1
+    adaptive = 2
+
+class FitStatus(enum.IntEnum):
+    max_iter = 0
+    converged = 1
+    incremental = 2
+    stopped = 3
+    interrupted = 4
+    diverged = 5
+
+class FitConfig:
+    solver: Solver
+    learning_rate_init: float
+    learning_rate: Schedule
+    power_t: float
+    momentum: float
+    nesterovs_momentum: bool
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    alpha: float
+    loss_scale: float
+    batch_size: int
+    max_iter: int
+    tol: float
+    n_iter_no_change: int
+    incremental: bool
+    early_stopping: bool
+    def __init__(self, **fields: Any) -> None: ...
+
+class FitState:
+    learning_rate: float
+    adam_t: int
+    t: int
+    n_iter: int
+    loss: float
+    best_loss: float
+    best_validation_score: float
+    no_improvement_count: int
+    def __init__(self, **fields: Any) -> None: ...
 
 def gemm(C: _F, A: _F, B: _F, trans_a: bool, trans_b: bool, accumulate: bool = False,
          naive: bool = False) -> None: ...
@@ -27,13 +89,15 @@ def loss_and_gradients(dWs: Sequence[_F], dbs: Sequence[_F], X: _F, Y: _F, Ws: S
                        sample_weight: Optional[_F] = None) -> float: ...
 def backward(dWs: Sequence[_F], dbs: Sequence[_F], activations: Sequence[_F], dZ: _F,
              Ws: Sequence[_F], act: int, slope: float) -> None: ...
-def fit(loss_curve: npt.NDArray[np.float64], X: _F, Y: _F, sample_weight: Optional[_F],
-        Ws: Sequence[_F], bs: Sequence[_F], act: int, slope: float, head: int,
-        config: dict[str, Any], state: dict[str, Any], s1: Optional[Sequence[_F]],
-        s2: Optional[Sequence[_F]], best: Optional[Sequence[_F]],
-        order: Optional[npt.NDArray[np.int64]], rng_key: Optional[npt.NDArray[np.uint32]],
-        rng_pos: int, epoch_end: Optional[Callable[[int, float], tuple[bool, Optional[float]]]],
-        poll_signals: bool) -> tuple[int, int]: ...
+def run_epochs(loss_curve: npt.NDArray[np.float64],
+               X: _F | tuple[_F, npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]], int],
+               Y: _F, sample_weight: Optional[_F], Ws: Sequence[_F], bs: Sequence[_F],
+               act: int | Activation, slope: float, head: int | Head, config: FitConfig,
+               state: FitState, s1: Optional[Sequence[_F]], s2: Optional[Sequence[_F]],
+               best: Optional[Sequence[_F]], order: Optional[npt.NDArray[np.int64]],
+               rng: Optional[npt.NDArray[np.uint32]],
+               epoch_end: Optional[Callable[[int, float], tuple[bool, Optional[float]]]],
+               poll_signals: bool) -> FitStatus: ...
 def config() -> dict[str, Any]: ...
 def fma_peak_gflops(f32: bool = True, seconds: float = 0.2) -> float: ...
 def set_num_threads(n: int) -> None: ...

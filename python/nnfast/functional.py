@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _checks, _core, _fit
+from . import _checks, _core, _epochs
+from ._codes import ACTIVATIONS as _ACT
+from ._codes import HEADS as _HEAD
 from .reference import (  # noqa: F401  (pure-NumPy loss values on probabilities, and the init)
     MAX_EPOCHS,
     binary_cross_entropy,
@@ -31,10 +33,6 @@ __all__ = [
     "init_params", "forward", "predict", "backward", "loss_and_gradients",
     "sgd_step", "train",
 ]
-
-# The kernels' enum codes (csrc/nn/activations.h, csrc/nn/output_loss.h, csrc/nn/fit.h).
-_ACT = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3, "leaky_relu": 4}
-_HEAD = {"identity": 0, "logistic": 1, "softmax": 2, "exp": 3}
 
 
 # Contiguous float arrays are scanned by _core.all_finite (the largest exponent field): on
@@ -308,17 +306,16 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     Ws = [np.array(W, order="C", copy=True) for W in Ws]
     bs = [np.array(b, order="C", copy=True) for b in bs]
     # Plain gradient descent for exactly `epochs` epochs: the stopping rule can never fire.
-    state = _fit.new_state(lr)
-    status, curve = _fit.fit_stochastic(
-        X, Y, None if w is None else _c(w), Ws, bs, act=act, head=head, negative_slope=slope,
-        solver="sgd", learning_rate_init=lr, learning_rate="constant", power_t=0.5,
-        momentum=0.0, nesterovs_momentum=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-        alpha=alpha, batch_size=batch_size, max_iter=epochs, tol=0.0, n_iter_no_change=epochs,
-        incremental=False, early_stopping=False, state=state, opt_state=None, order=orders)
-    if status == "diverged":
-        raise ValueError(f"training diverged in epoch {state['n_iter'] + 1}: the loss became "
+    config = _epochs.FitConfig(solver=_core.Solver.sgd, learning_rate_init=lr, momentum=0.0,
+                               nesterovs_momentum=False, alpha=alpha, batch_size=batch_size,
+                               max_iter=epochs, tol=0.0, n_iter_no_change=epochs)
+    state = _epochs.FitState(learning_rate=lr)
+    status, curve = _epochs.run_epochs(X, Y, None if w is None else _c(w), Ws, bs, config, state,
+                                       act=act, head=head, negative_slope=slope, order=orders)
+    if status == _core.FitStatus.diverged:
+        raise ValueError(f"training diverged in epoch {state.n_iter + 1}: the loss became "
                          f"inf or NaN; lower learning_rate (now {lr:g}) or scale the inputs")
-    if status == "interrupted":
+    if status == _core.FitStatus.interrupted:
         raise KeyboardInterrupt("training interrupted; the given weights are unchanged")
     return Ws, bs, np.array(curve)
 

@@ -93,7 +93,8 @@ except ImportError as exc:  # pragma: no cover - scikit-learn < 1.6
     raise ImportError("nnfast's estimators need scikit-learn >= 1.6 (validate_data, estimator "
                       f"tags); this is scikit-learn {sklearn.__version__}") from exc
 
-from . import _core, _training
+from . import _core, _epochs, _inference, _lbfgs
+from ._codes import FitStatus
 from ._optimizers import AdamOptimizer, SGDOptimizer
 from .state import register_estimators
 
@@ -199,13 +200,13 @@ class BaseMultilayerPerceptron(BaseEstimator):
             _core.set_num_threads(previous)
 
     def _loss_scale(self):
-        """scikit-learn's squared-error value is a mean over outputs too (see _training)."""
+        """scikit-learn's squared-error value is a mean over outputs too (see _lbfgs)."""
         return self.n_outputs_ if self.out_activation_ == "identity" else 1
 
     def _net(self, Ws=None, bs=None):
-        return _training.Net(self.coefs_ if Ws is None else Ws,
-                             self.intercepts_ if bs is None else bs,
-                             self.activation, self.out_activation_, _LEAKY_SLOPE)
+        return _inference.Net(self.coefs_ if Ws is None else Ws,
+                              self.intercepts_ if bs is None else bs,
+                              self.activation, self.out_activation_, _LEAKY_SLOPE)
 
     def _check_param_lists(self, layer_units=None):
         """coefs_ / intercepts_ must chain into one network (with the given layer sizes,
@@ -383,8 +384,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
     @staticmethod
     def _as_model_input(X, dtype):
-        if _training.is_sparse(X):
-            return X.tocsr().astype(dtype, copy=False)  # rows are taken batch by batch
+        if _inference.is_sparse(X):
+            return X.tocsr().astype(dtype, copy=False)  # the loop densifies batch by batch
         return np.ascontiguousarray(X, dtype=dtype)
 
     def _apply_class_weight(self, y, sample_weight, incremental):
@@ -411,9 +412,9 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
-        opt_res = _training.lbfgs_fit(X, Y, sample_weight, self._net(), self.alpha,
-                                      self._loss_scale(), self.max_iter, self.max_fun, self.tol,
-                                      iprint)
+        opt_res = _lbfgs.lbfgs_fit(X, Y, sample_weight, self._net(), self.alpha,
+                                   self._loss_scale(), self.max_iter, self.max_fun, self.tol,
+                                   iprint)
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
 
@@ -426,7 +427,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
     def _optimizer_fits(self, params):
         opt = getattr(self, "_optimizer", None)
-        if opt is None or (self.solver == "sgd") != isinstance(opt, SGDOptimizer):
+        if not isinstance(opt, SGDOptimizer if self.solver == "sgd" else AdamOptimizer):
             return False
         s1, s2 = opt.state_arrays()
         return all(s.shape == p.shape and s.dtype == p.dtype
@@ -469,7 +470,7 @@ class BaseMultilayerPerceptron(BaseEstimator):
         else:
             X_train, Y_train, sample_weight_train = X, Y, sample_weight
 
-        if not _training.is_sparse(X_train):
+        if not _inference.is_sparse(X_train):
             X_train = np.ascontiguousarray(X_train)
         Y_train = np.ascontiguousarray(Y_train)
         if sample_weight_train is not None:
@@ -491,14 +492,12 @@ class BaseMultilayerPerceptron(BaseEstimator):
             self.best_validation_score_ = -np.inf
         best_val = getattr(self, "best_validation_score_", None)
         best_loss = getattr(self, "best_loss_", None)
-        state = {
-            "t": getattr(self, "t_", 0),
-            "n_iter": 0,
-            "loss": np.nan,
-            "best_loss": np.inf if best_loss is None else best_loss,
-            "best_validation_score": -np.inf if best_val is None else best_val,
-            "no_improvement_count": getattr(self, "_no_improvement_count", 0),
-        }
+        state = _epochs.FitState(
+            t=int(getattr(self, "t_", 0)),
+            best_loss=np.inf if best_loss is None else float(best_loss),
+            best_validation_score=-np.inf if best_val is None else float(best_val),
+            no_improvement_count=int(getattr(self, "_no_improvement_count", 0)))
+        self._optimizer.to_state(state)
         best = None
         if early_stopping:
             best = self._best_arrays(params)
@@ -507,17 +506,17 @@ class BaseMultilayerPerceptron(BaseEstimator):
         if X_val is not None and getattr(self, "validation_loss_curve_", None) is None:
             self.validation_loss_curve_ = []
 
-        config = {
-            "batch_size": int(batch_size), "max_iter": self.max_iter, "tol": self.tol,
-            "n_iter_no_change": self.n_iter_no_change, "alpha": float(self.alpha),
-            "loss_scale": self._loss_scale(), "incremental": incremental,
-            "early_stopping": early_stopping,
-        }
+        config = _epochs.FitConfig(
+            batch_size=int(batch_size), max_iter=int(self.max_iter), tol=float(self.tol),
+            n_iter_no_change=_epochs.patience(self.n_iter_no_change), alpha=float(self.alpha),
+            loss_scale=1.0 / self._loss_scale(), incremental=bool(incremental),
+            early_stopping=bool(early_stopping))
+        self._optimizer.configure(config)
         net = self._net()
         bar = self._progress_bar(incremental)
         log = None if not self.verbose else (bar.write if bar is not None else print)
         start_time = time.perf_counter()
-        t_start = state["t"]
+        t_start = state.t
         budget_hit = []
 
         def epoch_end(epoch, loss):
@@ -534,8 +533,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
                     "validation_loss": None, "elapsed": time.perf_counter() - start_time}
             val_score = None
             if X_val is not None:
-                out, val_loss = _training.evaluate(X_val, Y_val, sample_weight_val, net,
-                                                   config["loss_scale"])
+                out, val_loss = _inference.evaluate(X_val, Y_val, sample_weight_val, net,
+                                                    self._loss_scale())
                 score = self._score_outputs(out, y_val, sample_weight_val)
                 self.validation_loss_curve_.append(val_loss)
                 info["validation_score"], info["validation_loss"] = score, val_loss
@@ -559,35 +558,43 @@ class BaseMultilayerPerceptron(BaseEstimator):
 
         rng = self._random_state if self.shuffle else None
         try:
-            loop = _training.select_loop(X_train, sample_weight_train)
-            status, _ = loop(
-                X_train, Y_train, sample_weight_train, net, self._optimizer, config, state,
-                rng=rng, best=best, epoch_end=epoch_end, log=log)
+            status, _ = _epochs.run_epochs(
+                X_train, Y_train, sample_weight_train, net.Ws, net.bs, config, state,
+                act=net.act, head=net.head, negative_slope=net.slope,
+                opt_state=self._optimizer.state_arrays(), best=best, random_state=rng,
+                epoch_end=epoch_end)
         finally:
             if bar is not None:
                 bar.close()
 
-        self.n_iter_ = state["n_iter"]
-        self.t_ = state["t"]
-        self._no_improvement_count = state["no_improvement_count"]
+        self._optimizer.from_state(state)
+        self.n_iter_ = state.n_iter
+        self.t_ = state.t
+        self._no_improvement_count = state.no_improvement_count
         if early_stopping:
-            self.best_validation_score_ = state["best_validation_score"]
+            self.best_validation_score_ = state.best_validation_score
         else:
-            self.best_loss_ = state["best_loss"]
-        if status == _training.INTERRUPTED:
+            self.best_loss_ = state.best_loss
+        if status == FitStatus.converged and log is not None:
+            what = "Validation score" if early_stopping else "Training loss"
+            why = ("Learning rate too small. " if config.solver == _core.Solver.sgd
+                   and config.learning_rate == _core.Schedule.adaptive else "")
+            log("%s did not improve more than tol=%f for %d consecutive epochs. %sStopping."
+                % (what, self.tol, self.n_iter_no_change, why))
+        if status == FitStatus.interrupted:
             warnings.warn("Training interrupted by user.")
-        elif status == _training.MAX_ITER:
+        elif status == FitStatus.max_iter:
             warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
                           "optimization hasn't converged yet." % self.max_iter,
                           ConvergenceWarning)
-        elif status == _training.DIVERGED:
+        elif status == FitStatus.diverged:
             if not early_stopping:
                 raise ValueError("Solver produced non-finite parameter weights. The input data "
                                  "may contain large values and need to be preprocessed.")
             warnings.warn("The training loss became non-finite in epoch %d; training stopped "
                           "and the best weights were restored." % (self.n_iter_ + 1),
                           ConvergenceWarning)
-        elif status == _training.STOPPED and budget_hit:
+        elif status == FitStatus.stopped and budget_hit:
             warnings.warn("time_budget=%g s was reached after %d epochs; the optimization "
                           "hasn't converged yet." % (self.time_budget, budget_hit[0]),
                           ConvergenceWarning)
@@ -658,15 +665,15 @@ class BaseMultilayerPerceptron(BaseEstimator):
         """The network's output (probabilities for classifiers) for X."""
         if check_input:
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
-        elif not _training.is_sparse(X):
+        elif not _inference.is_sparse(X):
             X = np.asarray(X)
         Ws, bs = self._predict_params(X.dtype)
-        if not _training.is_sparse(X) and (X.ndim != 2 or X.shape[1] != Ws[0].shape[0]):
+        if not _inference.is_sparse(X) and (X.ndim != 2 or X.shape[1] != Ws[0].shape[0]):
             raise ValueError(f"X has shape {X.shape}; the network expects "
                              f"{Ws[0].shape[0]} features")
         net = self._net(Ws, bs)
         with self._threads():
-            return _training.predict(X, Ws, bs, net.act, net.slope, net.head)
+            return _inference.predict(X, Ws, bs, net.act, net.slope, net.head)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
         y_pred = self._predict(X, check_input=False)
@@ -678,14 +685,14 @@ class BaseMultilayerPerceptron(BaseEstimator):
         """scikit-learn's (loss, packed gradient) at the given packed parameters, computed by
         one kernel call; y is the (binarised) target matrix. Nothing is modified."""
         dtype = self._model_dtype()
-        flat = _training.FlatParams([np.shape(W) for W in self.coefs_],
+        flat = _lbfgs.FlatParams([np.shape(W) for W in self.coefs_],
                                     [np.shape(b) for b in self.intercepts_], dtype)
         X = self._as_model_input(X, dtype)
         Y = np.ascontiguousarray(np.asarray(y).reshape(X.shape[0], -1), dtype=dtype)
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
         net = self._net()
-        return _training.full_loss_and_gradients(
+        return _lbfgs.full_loss_and_gradients(
             np.asarray(packed_coef_inter, dtype=np.float64), flat, X, Y, sample_weight,
             (net.act, net.slope, net.head), self.alpha, self._loss_scale())
 
@@ -1008,6 +1015,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             Trained MLP model.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
 
 # nnfast.state finds the classes by name when it restores a model (nnfast.io reads files and
 # converts scikit-learn models without importing this module)

@@ -1,9 +1,12 @@
-// A whole fit in C++: epochs of mini-batches, the solver's updates, the learning-rate
-// schedule, the loss curve and scikit-learn's stopping rules, without returning to Python
-// (the caller releases the GIL). Mirrors sklearn.neural_network's _fit_stochastic step by
-// step; Python is called back only when asked for (early stopping's validation score,
-// verbose output, user callbacks) and to poll for Ctrl-C about every 100 ms.
+// The epoch loop of every stochastic fit: epochs of mini-batches, the solver's updates, the
+// learning-rate schedule, the loss curve and scikit-learn's stopping rules, without
+// returning to Python (the caller releases the GIL). Mirrors sklearn.neural_network's
+// _fit_stochastic step by step; Python is called back only when asked for (early
+// stopping's validation score, verbose output, user callbacks) and to poll for Ctrl-C
+// about every 100 ms. The rows come from a dense matrix or from CSR arrays, densified one
+// batch at a time; both give the same bits.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -21,36 +24,39 @@ namespace nnfast::nn {
 
 enum class Schedule : int { Constant = 0, InvScaling = 1, Adaptive = 2 };
 
+// A stochastic fit's hyper-parameters, named as scikit-learn's MLP names them (bound as
+// nnfast._core.FitConfig). Read-only to the loop.
 struct FitConfig {
-  Solver solver = Solver::Sgd;
-  double lr_init = 1e-3;
-  Schedule schedule = Schedule::Constant;
+  Solver solver = Solver::Adam;
+  double learning_rate_init = 1e-3;
+  Schedule learning_rate = Schedule::Constant;  // scikit-learn's `learning_rate`: the schedule
   double power_t = 0.5;
   double momentum = 0.9;
-  bool nesterov = true;
-  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  bool nesterovs_momentum = true;
+  double beta_1 = 0.9, beta_2 = 0.999, epsilon = 1e-8;
   double alpha = 1e-4;
   // Multiplies the data term of J (not the L2 term) in the reported loss and the stopping
   // rule: scikit-learn's squared error averages over outputs too (1 / n_outputs).
   double loss_scale = 1.0;
-  index_t batch = 200;
-  index_t max_iter = 200;
+  std::int64_t batch_size = 200;
+  std::int64_t max_iter = 200;
   double tol = 1e-4;
-  index_t n_iter_no_change = 10;
+  std::int64_t n_iter_no_change = 10;
   bool incremental = false;     // partial_fit: one epoch
   bool early_stopping = false;  // the epoch hook supplies a validation score
 };
 
-// The estimator's bookkeeping, carried across calls (warm_start, partial_fit).
+// The estimator's bookkeeping, carried across calls (warm_start, partial_fit), named after
+// the scikit-learn attributes it becomes (bound as nnfast._core.FitState).
 struct FitState {
-  double learning_rate = 1e-3;  // SGD's current rate; Adam's last bias-corrected rate
-  std::int64_t adam_t = 0;      // Adam's step count
-  double t = 0;                 // samples seen, scikit-learn's t_
-  std::int64_t n_iter = 0;      // epochs run by this call
-  double loss = 0;              // the last epoch's loss
-  double best_loss = std::numeric_limits<double>::infinity();
-  double best_val = -std::numeric_limits<double>::infinity();
-  std::int64_t no_improvement = 0;
+  double learning_rate = 1e-3;  // _optimizer.learning_rate: SGD's rate; Adam's last η_t
+  std::int64_t adam_t = 0;      // _optimizer.t: Adam's step count
+  std::int64_t t = 0;           // t_: samples seen
+  std::int64_t n_iter = 0;      // epochs run by this call (n_iter_ counts them)
+  double loss = std::numeric_limits<double>::quiet_NaN();  // loss_: the last epoch's
+  double best_loss = std::numeric_limits<double>::infinity();              // best_loss_
+  double best_validation_score = -std::numeric_limits<double>::infinity();  // best_validation_score_
+  std::int64_t no_improvement_count = 0;                                    // _no_improvement_count
 };
 
 enum class FitStatus : int {
@@ -62,6 +68,49 @@ enum class FitStatus : int {
   Diverged = 5,     // the loss became inf or NaN: parameters restored to the epoch's start
 };
 
+// X as CSR arrays: row r's values data[indptr[r] .. indptr[r+1]) in the columns indices[..].
+// The index arrays are scipy's own, int32 or int64 (`wide`); the caller checked them
+// (indptr non-decreasing, within data, indices within the columns).
+template <typename T>
+struct CsrRows {
+  const T* data = nullptr;
+  const void* indices = nullptr;
+  const void* indptr = nullptr;
+  bool wide = false;
+
+  // Xb (mb x d) = the dense rows rows[0..mb), or first..first+mb when rows is null.
+  // Duplicate entries add up, in storage order, as scipy's toarray adds them, so a batch
+  // holds the same bits as the dense matrix's rows.
+  void gather(T* Xb, const std::int64_t* rows, index_t first, index_t mb, index_t d) const {
+    if (wide) gather_as<std::int64_t>(Xb, rows, first, mb, d);
+    else gather_as<std::int32_t>(Xb, rows, first, mb, d);
+  }
+
+ private:
+  template <typename I>
+  void gather_as(T* Xb, const std::int64_t* rows, index_t first, index_t mb, index_t d) const {
+    const I* idx = static_cast<const I*>(indices);
+    const I* ptr = static_cast<const I*>(indptr);
+    parallel_for(mb, mb * d, [&](index_t i) {
+      const index_t r = rows ? rows[i] : first + i;
+      T* out = Xb + i * d;
+      std::fill(out, out + d, T(0));
+      for (index_t p = ptr[r]; p < ptr[r + 1]; ++p) out[idx[p]] += data[p];
+    });
+  }
+};
+
+// The training set: X (m x d) dense row-major, or CSR when X is null; Y (m x k); sample
+// weights w (m) or null.
+template <typename T>
+struct TrainingData {
+  const T* X = nullptr;
+  CsrRows<T> csr;
+  const T* Y = nullptr;
+  const T* w = nullptr;
+  index_t m = 0;
+};
+
 // Where each epoch's rows come from.
 struct RowOrder {
   const std::int64_t* rows = nullptr;  // explicit: epoch e visits rows[e * n ...]
@@ -70,7 +119,7 @@ struct RowOrder {
 };
 
 template <typename T>
-struct FitHooks {
+struct EpochHooks {
   // After each epoch (when set): given the epoch number (1-based) and its loss; writes a
   // validation score when early stopping; returns false to stop.
   std::function<bool(std::int64_t, double, double*)> epoch_end;
@@ -86,18 +135,20 @@ struct SolverState {
 };
 
 template <typename T>
-class Fitter {
+class EpochLoop {
  public:
-  Fitter(Network<T>& net, const FitConfig& cfg, FitState& st, SolverState<T>& opt,
-         const std::vector<T*>& best_W, const std::vector<T*>& best_b)
+  EpochLoop(Network<T>& net, const FitConfig& cfg, FitState& st, SolverState<T>& opt,
+            const std::vector<T*>& best_W, const std::vector<T*>& best_b)
       : net_(net), cfg_(cfg), st_(st), opt_(opt), best_W_(best_W), best_b_(best_b) {}
 
-  FitStatus run(double* loss_curve, const T* X, const T* Y, const T* w, index_t m,
-                const RowOrder& order, const FitHooks<T>& hooks) {
-    const index_t n = order.rows ? order.n : m;
-    const index_t batch = std::min(cfg_.batch, n);
+  // loss_curve (max_iter) receives each epoch's loss; st_.n_iter says how many ran.
+  FitStatus run(double* loss_curve, const TrainingData<T>& data, const RowOrder& order,
+                const EpochHooks<T>& hooks) {
+    const index_t n = order.rows ? order.n : data.m;
+    const index_t batch = std::min(index_t(cfg_.batch_size), n);
     const index_t d = net_.sizes[0], k = net_.sizes[net_.layers()];
-    Workspace<T> ws(net_, batch, k, order.rows != nullptr || order.rng != nullptr);
+    const bool sparse = data.X == nullptr;
+    Workspace<T> ws(net_, batch, k, sparse || order.rows != nullptr || order.rng != nullptr);
     std::vector<std::int64_t> sample_idx(static_cast<size_t>(n)), perm;
     std::iota(sample_idx.begin(), sample_idx.end(), std::int64_t(0));
     checkpoint_alloc();
@@ -125,14 +176,20 @@ class Fitter {
       double total = 0;
       for (index_t start = 0; start < n; start += batch) {
         const index_t mb = std::min(batch, n - start);
-        const T *Xb = X + start * d, *Yb = Y + start * k, *wb = w ? w + start : nullptr;
+        const T *Xb = data.X ? data.X + start * d : nullptr, *Yb = data.Y + start * k;
+        const T* wb = data.w ? data.w + start : nullptr;
         if (rows) {
-          gather(ws, X, Y, w, rows + start, mb, d, k);
-          Xb = ws.Xb.data();
+          gather(ws, data, rows + start, mb, d, k);
           Yb = ws.Yb.data();
-          wb = w ? ws.wb.data() : nullptr;
+          wb = data.w ? ws.wb.data() : nullptr;
         }
-        const double J = step(ws, Xb, Yb, wb, mb);
+        if (sparse) data.csr.gather(ws.Xb.data(), rows ? rows + start : nullptr, start, mb, d);
+        if (sparse || (rows && data.X)) Xb = ws.Xb.data();
+        const double wsum = weight_sum(wb, mb);
+        // A batch of zero weight carries no information (scikit-learn would divide by its
+        // zero sum): no step, nothing added to the loss, which still averages over all n.
+        if (!(wsum > 0)) continue;
+        const double J = step(ws, Xb, Yb, wb, mb, wsum);
         if (!std::isfinite(J)) {
           checkpoint_restore();
           return FitStatus::Diverged;
@@ -151,22 +208,22 @@ class Fitter {
       }
       st_.n_iter += 1;
       st_.loss = total / double(n);
-      st_.t += double(n);
+      st_.t += n;
       loss_curve[it] = st_.loss;
 
       double val = std::numeric_limits<double>::quiet_NaN();
       const bool go_on = !hooks.epoch_end || hooks.epoch_end(st_.n_iter, st_.loss, &val);
       update_no_improvement(val);  // before stopping, so the best parameters are current
       if (!go_on) return FitStatus::Stopped;
-      if (cfg_.solver == Solver::Sgd && cfg_.schedule == Schedule::InvScaling) {
-        st_.learning_rate = cfg_.lr_init / std::pow(st_.t + 1, cfg_.power_t);
+      if (cfg_.solver == Solver::Sgd && cfg_.learning_rate == Schedule::InvScaling) {
+        st_.learning_rate = cfg_.learning_rate_init / std::pow(double(st_.t + 1), cfg_.power_t);
       }
-      if (st_.no_improvement > cfg_.n_iter_no_change) {
+      if (st_.no_improvement_count > cfg_.n_iter_no_change) {
         // sklearn's trigger_stopping: 'adaptive' SGD divides the rate by 5 until 1e-6.
-        if (cfg_.solver == Solver::Sgd && cfg_.schedule == Schedule::Adaptive &&
+        if (cfg_.solver == Solver::Sgd && cfg_.learning_rate == Schedule::Adaptive &&
             st_.learning_rate > 1e-6) {
           st_.learning_rate /= 5.0;
-          st_.no_improvement = 0;
+          st_.no_improvement_count = 0;
         } else {
           return FitStatus::Converged;
         }
@@ -177,13 +234,13 @@ class Fitter {
   }
 
  private:
-  // One batch: forward, fused loss, backprop, and the update of each block of W[l] as
-  // soon as the product has finished its gradient (then b[l]'s). Returns the batch's J
-  // (before the step).
-  double step(Workspace<T>& ws, const T* Xb, const T* Yb, const T* wb, index_t mb) {
+  // One batch of weight sum wsum > 0: forward, fused loss, backprop, and the update of
+  // each block of W[l] as soon as the product has finished its gradient (then b[l]'s).
+  // Returns the batch's J (before the step).
+  double step(Workspace<T>& ws, const T* Xb, const T* Yb, const T* wb, index_t mb,
+              double wsum) {
     const index_t L = net_.layers();
     forward(ws.As, Xb, mb, net_, true);
-    const double wsum = weight_sum(wb, mb);
     double J = cfg_.loss_scale * output_loss(ws.As[L - 1], ws.dZ.data(), ws.As[L - 1], Yb, wb,
                                              mb, net_.sizes[L], net_.head) / wsum;
     J += l2_term(net_, cfg_.alpha, wsum);
@@ -214,13 +271,13 @@ class Fitter {
     if (cfg_.solver == Solver::Adam) {
       st_.adam_t += 1;
       const double t = double(st_.adam_t);
-      st_.learning_rate =
-          cfg_.lr_init * std::sqrt(1 - std::pow(cfg_.beta2, t)) / (1 - std::pow(cfg_.beta1, t));
-      r.beta1 = T(cfg_.beta1), r.beta2 = T(cfg_.beta2), r.eps = T(cfg_.epsilon);
-      r.c1 = T(1 - cfg_.beta1), r.c2 = T(1 - cfg_.beta2);
+      st_.learning_rate = cfg_.learning_rate_init * std::sqrt(1 - std::pow(cfg_.beta_2, t)) /
+                          (1 - std::pow(cfg_.beta_1, t));
+      r.beta1 = T(cfg_.beta_1), r.beta2 = T(cfg_.beta_2), r.eps = T(cfg_.epsilon);
+      r.c1 = T(1 - cfg_.beta_1), r.c2 = T(1 - cfg_.beta_2);
     } else {
       r.momentum = T(cfg_.momentum);
-      r.nesterov = cfg_.nesterov;
+      r.nesterov = cfg_.nesterovs_momentum;
     }
     r.lr = T(st_.learning_rate);
     return r;
@@ -231,15 +288,16 @@ class Fitter {
     return s.empty() || !s[slot] ? nullptr : s[slot] + off;
   }
 
-  static void gather(Workspace<T>& ws, const T* X, const T* Y, const T* w,
-                     const std::int64_t* rows, index_t mb, index_t d, index_t k) {
+  // Yb, wb (and Xb for dense X) = the batch's rows, in the epoch's order.
+  static void gather(Workspace<T>& ws, const TrainingData<T>& data, const std::int64_t* rows,
+                     index_t mb, index_t d, index_t k) {
     // Rows copy independently: any split gives the same batch (a 60000-row shuffled fit
     // copies 128 x 784 values a step, serial time that 16 threads would otherwise wait on).
     parallel_for(mb, mb * (d + k), [&](index_t i) {
       const index_t r = rows[i];
-      std::memcpy(ws.Xb.data() + i * d, X + r * d, sizeof(T) * d);
-      std::memcpy(ws.Yb.data() + i * k, Y + r * k, sizeof(T) * k);
-      if (w) ws.wb[i] = w[r];
+      if (data.X) std::memcpy(ws.Xb.data() + i * d, data.X + r * d, sizeof(T) * d);
+      std::memcpy(ws.Yb.data() + i * k, data.Y + r * k, sizeof(T) * k);
+      if (data.w) ws.wb[i] = data.w[r];
     });
   }
 
@@ -247,16 +305,16 @@ class Fitter {
   // (keeping the best parameters), else on the training loss.
   void update_no_improvement(double val) {
     if (cfg_.early_stopping) {
-      if (val < st_.best_val + cfg_.tol) st_.no_improvement += 1;
-      else st_.no_improvement = 0;
-      if (val > st_.best_val) {
-        st_.best_val = val;
+      if (val < st_.best_validation_score + cfg_.tol) st_.no_improvement_count += 1;
+      else st_.no_improvement_count = 0;
+      if (val > st_.best_validation_score) {
+        st_.best_validation_score = val;
         copy_params(best_W_, best_b_, false);
       }
       return;
     }
-    if (st_.loss > st_.best_loss - cfg_.tol) st_.no_improvement += 1;
-    else st_.no_improvement = 0;
+    if (st_.loss > st_.best_loss - cfg_.tol) st_.no_improvement_count += 1;
+    else st_.no_improvement_count = 0;
     if (st_.loss < st_.best_loss) st_.best_loss = st_.loss;
   }
 
