@@ -18,8 +18,9 @@ training the same network from the same weights on the same batches with plain S
 Ratios are peer time / nnfast time: above 1, nnfast is faster."""
 
 EPILOG = """\
---quick: shrunk workloads, float32, 1 thread, one warm turn per peer (under a minute on
-two cores); prints the ratios, judges no target (the targets are for the full sizes).
+--quick: shrunk workloads, float32, 1 thread, one warm turn, one process per peer for all
+workloads (under a minute on two cores); prints the ratios, judges no target (the targets
+are for the full sizes).
 
 A recorded run (run it with OpenBLAS's handicap variables unset):
   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run.py \\

@@ -8,6 +8,7 @@ later turns warm up and repeat the fit up to an inner budget (see peers.py).
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -47,38 +48,75 @@ def peer_available(peer):
     return p.returncode == 0, (p.stderr.strip().splitlines() or [""])[-1]
 
 
-def run_turn(spec, log):
-    """One subprocess turn of one peer (`spec` as peers.run_peer reads it); its result dict."""
-    import json
+def _spec(w, epochs, dt, threads, peer, rep, opts, directory):
+    """What peers.run_peer reads: one peer's turn on one workload x dtype x thread count."""
+    return {"peer": peer, "workload": w.name, "dtype": dt, "threads": threads,
+            "dir": directory, "sizes": list(w.sizes), "activation": w.activation,
+            "out": w.out, "batch": w.batch, "epochs": epochs, "lr": w.lr,
+            "warmup": opts["warmup"] and (rep > 0 or not opts["cold_first"]),
+            "inner_budget": opts["inner_budget"], "inner_max_fits": INNER_MAX_FITS,
+            "rep": rep, "repeat": opts["repeat"],
+            "save_weights": (os.path.join(directory, f"final_{peer}_{dt}_{threads}.npz")
+                             if rep == 0 else None)}
 
-    r = machine.run_json([sys.executable, "-m", "nnfast.bench.peers", json.dumps(spec)],
-                         machine.peer_env(spec["threads"]))
+
+def _logged(r, spec, log):
     log(f"    {spec['workload']:<10} {spec['dtype']:<7} {spec['threads']}T "
         f"rep {spec['rep'] + 1}/{spec['repeat']} {spec['peer']:<9} "
         f"{r['seconds']:9.4f} s (best of {r['inner_fits']:2d})  loss {r['loss_last']:.6g}")
     return r
 
 
+def run_turn(spec, log):
+    """One subprocess turn of one peer (`spec` as peers.run_peer reads it); its result dict."""
+    r = machine.run_json([sys.executable, "-m", "nnfast.bench.peers", json.dumps(spec)],
+                         machine.peer_env(spec["threads"]))
+    return _logged(r, spec, log)
+
+
 def run_configs(w, rows, epochs, dt, thread_counts, peers, opts, directory, log):
     """All peers at every thread count, opts["repeat"] turns each, for one workload x dtype;
     one result dict per thread count."""
     runs = {(th, p): [] for th in thread_counts for p in peers}
-    repeat = opts["repeat"]
-    for rep in range(repeat):
+    for rep in range(opts["repeat"]):
         order = peers[rep % len(peers):] + peers[:rep % len(peers)]
         for threads in thread_counts:
             for peer in order:
-                warm = opts["warmup"] and (rep > 0 or not opts["cold_first"])
-                spec = {"peer": peer, "workload": w.name, "dtype": dt, "threads": threads,
-                        "dir": directory, "sizes": list(w.sizes), "activation": w.activation,
-                        "out": w.out, "batch": w.batch, "epochs": epochs, "lr": w.lr,
-                        "warmup": warm, "inner_budget": opts["inner_budget"],
-                        "inner_max_fits": INNER_MAX_FITS, "rep": rep, "repeat": repeat,
-                        "save_weights": (os.path.join(directory, f"final_{peer}_{dt}_{threads}"
-                                                                 ".npz") if rep == 0 else None)}
+                spec = _spec(w, epochs, dt, threads, peer, rep, opts, directory)
                 runs[threads, peer].append(run_turn(spec, log))
     return [collect(w, rows, epochs, dt, th, peers, {p: runs[th, p] for p in peers}, directory)
             for th in thread_counts]
+
+
+def run_batched(cases, peers, opts, log, notes):
+    """--quick: one process per peer and thread count runs every workload x dtype in turn
+    (importing scikit-learn or PyTorch takes seconds; five times over it would be most of
+    the run). `cases`: [(workload, rows, epochs, dtype, directory, thread counts)]. A peer
+    whose library does not import is skipped with a note. Returns the result dicts, like
+    run_configs."""
+    runs = {}
+    for threads in sorted({th for *_, ths in cases for th in ths}):
+        for peer in list(peers):
+            specs = [_spec(w, epochs, dt, threads, peer, rep, opts, d)
+                     for rep in range(opts["repeat"])
+                     for w, _, epochs, dt, d, ths in cases if threads in ths]
+            try:
+                out = machine.run_json([sys.executable, "-m", "nnfast.bench.peers",
+                                        json.dumps(specs)], machine.peer_env(threads))
+            except RuntimeError as e:
+                if "ModuleNotFoundError" not in str(e) and "ImportError" not in str(e):
+                    raise
+                why = str(e).strip().splitlines()[-1]
+                notes.append(f"peer {peer} skipped: {why}")
+                log(f"SKIPPING peer {peer}: {why}")
+                peers.remove(peer)
+                continue
+            for spec, r in zip(specs, out):
+                runs.setdefault((spec["workload"], spec["dtype"], threads, peer), []).append(
+                    _logged(r, spec, log))
+    return [collect(w, rows, epochs, dt, th, peers,
+                    {p: runs[w.name, dt, th, p] for p in peers}, d)
+            for w, rows, epochs, dt, d, ths in cases for th in ths]
 
 
 def collect(w, rows, epochs, dt, threads, peers, runs, directory):
@@ -127,7 +165,8 @@ def run_all(opts, log):
         log(f"note: {facts['handicap_vars_in_parent_env']} set here; every peer runs without them")
     peers, notes = [], []
     for p in opts["peers"]:
-        ok, why = peer_available(p)
+        # --quick finds out in its batched processes (each check imports the library).
+        ok, why = (True, "") if opts["quick"] else peer_available(p)
         if ok:
             peers.append(p)
         else:
@@ -139,7 +178,7 @@ def run_all(opts, log):
     log(f"FMA peak per core: {peaks['float32']:.1f} GFLOP/s f32, {peaks['float64']:.1f} f64")
     imp = machine.import_time() if opts["import_time"] else None
 
-    results = []
+    results, cases = [], []
     tmp = tempfile.mkdtemp(prefix="nnfast-bench-")
     try:
         for name in opts["workloads"]:
@@ -159,8 +198,14 @@ def run_all(opts, log):
                     continue
                 log(f"{name} {dt} {'/'.join(map(str, ths))} thread(s), alternating: {rows} rows, "
                     f"{epochs} epochs")
+                if opts["quick"]:
+                    cases.append((w, rows, epochs, dt, d, ths))
+                    continue
                 results.extend(run_configs(w, rows, epochs, dt, ths, peers, opts, d, log))
-            shutil.rmtree(d, ignore_errors=True)
+            if not opts["quick"]:
+                shutil.rmtree(d, ignore_errors=True)
+        if cases:
+            results.extend(run_batched(cases, peers, opts, log, notes))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return facts, peaks, imp, results, peers, notes, time.perf_counter() - t_start

@@ -1,6 +1,6 @@
 """One peer, one workload, one dtype and thread count, in its own process: JSON on stdout.
 
-    python -m nnfast.bench.peers '<spec as JSON>'
+    python -m nnfast.bench.peers '<spec as JSON>'          (or a JSON list of specs)
 
 The peers, each training the same network from the same weights on the same batches with
 plain SGD (no momentum, no L2 penalty):
@@ -333,12 +333,16 @@ def run_peer(spec):
 
 
 def main(argv=None):
-    """Entry of the peer's process: argv[0] is the spec as JSON; prints the result as JSON."""
+    """Entry of the peer's process: argv[0] is a spec as JSON, or a list of specs (run one
+    after the other in this process); prints the result, or the list of results, as JSON."""
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m nnfast.bench.peers '<spec as JSON>'", file=sys.stderr)
+        print("usage: python -m nnfast.bench.peers '<spec or [specs] as JSON>'",
+              file=sys.stderr)
         return 2
-    print(json.dumps(run_peer(json.loads(argv[0]))))
+    spec = json.loads(argv[0])
+    out = [run_peer(s) for s in spec] if isinstance(spec, list) else run_peer(spec)
+    print(json.dumps(out))
     return 0
 
 
