@@ -13,7 +13,7 @@ from __future__ import annotations
 __all__ = ["main"]
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """Run the training benchmark; `argv` is its command line without the program name
     (default sys.argv[1:]). Returns the exit status (0, or 1 when final losses disagree)."""
     from .cli import main as _main

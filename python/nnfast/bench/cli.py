@@ -153,7 +153,7 @@ def _print_run(run, tabs, passes, misses):
         print(line)
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """Run the training benchmark with command-line arguments `argv` (default sys.argv[1:]);
     returns the exit status: 0, or 1 when a peer's final losses disagree with nnfast's."""
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -4,7 +4,8 @@ For every workload x dtype, the peers take turns (rotating order), the thread co
 alternating within each turn (1T, 2T, 1T, 2T, ...): the host's load drifts over minutes,
 and a 2-vs-1-thread ratio taken from runs made minutes apart measures the drift. The first
 turn of a recorded run is cold (no warm-up, one fit: its peak memory is the one reported);
-later turns warm up and repeat the fit up to an inner budget (see peers.py).
+later turns warm up and repeat the fit up to an inner budget (see peers.py). --quick runs
+each peer's workloads in one process per peer and thread count instead (run_batched).
 """
 from __future__ import annotations
 
