@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the training benchmark with command-line arguments `argv` (default sys.argv[1:]);
     returns the exit status: 0, or 1 when a peer's final losses disagree with nnfast's."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    ap = build_parser()
+    ap = build_parser(prog="nnfast bench")  # its usage line names the command users type
     args = ap.parse_args(argv)
     opts = _options(ap, args)
 
