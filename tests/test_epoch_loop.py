@@ -216,7 +216,8 @@ def test_config_and_state_take_only_their_fields():
 # hostile arguments to the binding: ValueError / TypeError naming them, never a crash
 # ---------------------------------------------------------------------------
 
-def _call(X=None, Y=None, w=None, config=None, state=None, rng=None, order=None, **kw):
+def _call(X=None, Y=None, w=None, config=None, state=None, rng=None, order=None,
+          epoch_end=None, **kw):
     rs = np.random.default_rng(0)
     Xd = rs.standard_normal((10, 4))
     Ws, bs = ref.init_params([4, 3, 2], "relu", random_state=0)
@@ -226,7 +227,7 @@ def _call(X=None, Y=None, w=None, config=None, state=None, rng=None, order=None,
                             np.eye(2)[rs.integers(0, 2, 10)] if Y is None else Y, w, Ws, bs,
                             _codes.ACTIVATIONS["relu"], 0.01, _codes.HEADS["softmax"], config,
                             state or _core.FitState(), kw.get("s1"), None, None, order, rng,
-                            None, False)
+                            epoch_end, False)
 
 
 def _csr(data=None, indices=None, indptr=None, n=4):
@@ -305,3 +306,9 @@ def test_bad_state_rng_order_and_solver_arrays_raise_value_error():
         _call(config=_core.FitConfig(batch_size=4, max_iter=2))  # Adam without its moments
     with pytest.raises(ValueError, match="sample_weight"):
         _call(w=np.full(10, -1.0))
+
+
+@pytest.mark.parametrize("returned", [True, (True, "0.5"), (True, 0.5, 1), ("yes", None)])
+def test_epoch_end_must_return_continue_and_a_score(returned):
+    with pytest.raises(TypeError, match="epoch_end"):
+        _call(epoch_end=lambda epoch, loss: returned)

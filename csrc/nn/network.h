@@ -1,6 +1,6 @@
 // The whole network: forward pass, prediction in bounded memory, loss and gradients, and
 // backprop, all with the GIL released by the caller. Parameters live in the caller's
-// arrays (the fit in fit.h updates them in place).
+// arrays (the epoch loop in epochs.h updates them in place).
 #pragma once
 #include <algorithm>
 #include <cstring>
@@ -58,7 +58,8 @@ void predict(T* out, const T* X, index_t m, const Network<T>& net) {
   }
 }
 
-// Buffers for one batch, allocated once per fit (fit.h), reused by every batch.
+// Buffers for one batch, allocated once per call of the epoch loop (epochs.h), reused by
+// every batch.
 template <typename T>
 struct Workspace {
   std::vector<std::vector<T>> A;  // A[l] : batch x n_(l+1); the last holds the logits, then probabilities
