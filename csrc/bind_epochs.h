@@ -156,6 +156,7 @@ nn::FitStatus run_epochs(carray<double> loss_curve, py::object X, carray<T> Y,
 
   nn::RowOrder ord;
   nn::LegacyRng gen;
+  std::uint32_t* rng_out = nullptr;
   if (order) {
     require_ndim(*order, 2, "order");
     ord.n = order->shape(1);
@@ -168,6 +169,7 @@ nn::FitStatus run_epochs(carray<double> loss_curve, py::object X, carray<T> Y,
     require_shape(*rng, {nn::LegacyRng::kN + 1}, "rng");
     const std::uint32_t pos = rng->data()[nn::LegacyRng::kN];
     if (pos > std::uint32_t(nn::LegacyRng::kN)) fail("rng's position (its last word) must be <= 624");
+    rng_out = rng->mutable_data();  // here, not after the loop: a read-only array raises now
     std::memcpy(gen.key, rng->data(), sizeof(gen.key));
     gen.pos = int(pos);
     ord.rng = &gen;
@@ -202,10 +204,9 @@ nn::FitStatus run_epochs(carray<double> loss_curve, py::object X, carray<T> Y,
   // Python code) leaves it as of the last completed epoch, the RNG where it stopped.
   auto write_back = [&] {
     state = st;
-    if (ord.rng) {
-      std::uint32_t* out = rng->mutable_data();
-      std::memcpy(out, gen.key, sizeof(gen.key));
-      out[nn::LegacyRng::kN] = std::uint32_t(gen.pos);
+    if (rng_out) {
+      std::memcpy(rng_out, gen.key, sizeof(gen.key));
+      rng_out[nn::LegacyRng::kN] = std::uint32_t(gen.pos);
     }
   };
   double* curve = loss_curve.mutable_data();

@@ -300,6 +300,10 @@ def test_bad_state_rng_order_and_solver_arrays_raise_value_error():
         _call(rng=np.zeros(624, dtype=np.uint32))
     with pytest.raises(ValueError, match="position"):
         _call(rng=np.full(625, 1000, dtype=np.uint32))
+    frozen = np.zeros(625, dtype=np.uint32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        _call(rng=frozen)
     with pytest.raises(ValueError, match="order"):
         _call(order=np.full((2, 10), 10, dtype=np.int64))
     with pytest.raises(ValueError, match="state arrays"):
