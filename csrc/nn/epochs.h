@@ -178,13 +178,16 @@ class EpochLoop {
         const index_t mb = std::min(batch, n - start);
         const T *Xb = data.X ? data.X + start * d : nullptr, *Yb = data.Y + start * k;
         const T* wb = data.w ? data.w + start : nullptr;
-        if (rows) {
+        if (rows) {  // (X's rows too when dense)
           gather(ws, data, rows + start, mb, d, k);
+          Xb = ws.Xb.data();
           Yb = ws.Yb.data();
           wb = data.w ? ws.wb.data() : nullptr;
         }
-        if (sparse) data.csr.gather(ws.Xb.data(), rows ? rows + start : nullptr, start, mb, d);
-        if (sparse || (rows && data.X)) Xb = ws.Xb.data();
+        if (sparse) {
+          data.csr.gather(ws.Xb.data(), rows ? rows + start : nullptr, start, mb, d);
+          Xb = ws.Xb.data();
+        }
         const double wsum = weight_sum(wb, mb);
         // A batch of zero weight carries no information (scikit-learn would divide by its
         // zero sum): no step, nothing added to the loss, which still averages over all n.
