@@ -8,6 +8,8 @@ import argparse
 
 import numpy as np
 
+from nnfast._checks import HIDDEN_ACTIVATIONS
+from nnfast._codes import SOLVERS
 from nnfast.lecture.demo import DEFAULT_FIGURES
 
 __all__ = ["build_parser"]
@@ -127,9 +129,9 @@ def build_parser():
                          help="hidden layer sizes, comma-separated (default: 64; '' or 0: "
                               "no hidden layer)")
     p_train.add_argument("--activation", default="relu",
-                         choices=["relu", "logistic", "tanh", "identity", "leaky_relu"],
+                         choices=list(HIDDEN_ACTIVATIONS),
                          help="hidden-layer activation (default: relu)")
-    p_train.add_argument("--solver", default="adam", choices=["adam", "sgd", "lbfgs"],
+    p_train.add_argument("--solver", default="adam", choices=[*SOLVERS, "lbfgs"],
                          help="optimizer (default: adam)")
     p_train.add_argument("--epochs", type=_positive_int, default=200, metavar="N",
                          help="most epochs (max_iter; default: 200)")
