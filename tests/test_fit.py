@@ -14,13 +14,12 @@ import nnfast.reference as ref
 from nnfast import _codes, _core, _epochs
 
 sklearn = pytest.importorskip("sklearn")
+from conftest import rerun_under_isa  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer  # noqa: E402
 from sklearn.preprocessing import LabelBinarizer  # noqa: E402
 from sklearn.utils import shuffle as sk_shuffle  # noqa: E402
-
-from conftest import rerun_under_isa  # noqa: E402
 
 RTOL = 1e-9
 

@@ -7,10 +7,10 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import training_problem
 
 import nnfast
 import nnfast.reference as ref
-from conftest import training_problem
 
 # After many steps the two implementations' rounding differences grow a little.
 TRAIN_RTOL = {np.float64: 1e-9, np.float32: 2e-4}
