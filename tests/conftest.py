@@ -5,7 +5,8 @@ import sys
 import numpy as np
 import pytest
 
-# float64 agrees with the reference to ~1e-12 relative, float32 to ~1e-5 (DESIGN.md).
+# float64 agrees with the reference to ~1e-12 relative, float32 to ~1e-5 (docs/DEVELOPING.md,
+# "How the tests are built").
 RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 
 
