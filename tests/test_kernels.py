@@ -2,7 +2,9 @@
 random inputs over awkward sizes in both dtypes."""
 import numpy as np
 import pytest
-from conftest import RTOL, assert_close
+from conftest import RTOL, assert_close, rerun_under_isa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nnfast
 import nnfast.reference as ref
@@ -159,6 +161,89 @@ def test_sigmoid_saturates_without_overflow(dtype):
     assert np.all(np.isfinite(got))
     assert got[0] == 0 and got[-1] == 1 and got[3] == 0.5
     assert_close(got, ref.sigmoid(Z), dtype)
+
+
+# ---------------------------------------------------------------------------
+# NaN and infinity flow through every activation as through the reference
+# ---------------------------------------------------------------------------
+
+def assert_same_nonfinite(got, want, dtype):
+    """The same shape and dtype, NaN exactly where the reference has NaN, the same infinities,
+    and the finite values within the dtype's tolerance."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape and got.dtype == want.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(want))
+    np.testing.assert_array_equal(np.isneginf(got), np.isneginf(want))
+    finite = np.isfinite(want)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=RTOL[np.dtype(dtype).type],
+                               atol=RTOL[np.dtype(dtype).type])
+
+
+SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 1e-30, -1e30, 3.5]
+
+
+# Lengths up to 70 reach each ISA's vector body and its masked tail (8 and 16 lanes).
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), activation=st.sampled_from(HIDDEN),
+       dtype=st.sampled_from([np.float32, np.float64]), n=st.integers(1, 70))
+def test_nonfinite_propagates_through_activations(data, activation, dtype, n):
+    """NaN in Z gives NaN in g(Z) (ReLU included: the reference's np.maximum keeps it), ±inf
+    gives what the reference gives, and backward's dA ∘ g'(A) keeps NaN and inf · 0 = NaN."""
+    pick = st.one_of(st.sampled_from(SPECIAL), st.floats(-50, 50, width=32))
+    Z = np.array(data.draw(st.lists(pick, min_size=n, max_size=n)), dtype)
+    dA = np.array(data.draw(st.lists(pick, min_size=n, max_size=n)), dtype)
+    with np.errstate(all="ignore"):
+        A = ref.activation_forward(Z, activation)
+        assert_same_nonfinite(nnfast.activation_forward(Z, activation), A, dtype)
+        assert_same_nonfinite(nnfast.activation_backward(dA, A, activation),
+                              ref.activation_backward(dA, A, activation), dtype)
+        assert_same_nonfinite(nnfast.activation_derivative(A, activation),
+                              ref.activation_derivative(A, activation), dtype)
+
+
+@pytest.mark.parametrize("fn", ["identity", "sigmoid", "tanh", "relu", "leaky_relu"])
+def test_nonfinite_named_activations(fn, dtype):
+    Z = np.array([[np.nan, np.inf, -np.inf, -2.0, 0.0, 2.0] * 11], dtype)
+    with np.errstate(all="ignore"):
+        assert_same_nonfinite(getattr(nnfast, fn)(Z), getattr(ref, fn)(Z), dtype)
+    assert np.isnan(getattr(nnfast, fn)(np.array([np.nan], dtype)))[0]
+
+
+@pytest.mark.parametrize("activation", HIDDEN)
+@pytest.mark.parametrize("predict", [False, True], ids=["forward", "predict"])
+def test_nonfinite_from_overflow_in_a_network(activation, predict, dtype):
+    """Finite inputs whose first layer overflows to ±inf, so that the second layer's product
+    is inf - inf = NaN (in any order of summation): the hidden activation fused into the
+    product's epilogue must treat it as the reference does (ReLU keeps the NaN)."""
+    big = np.finfo(dtype).max / 2
+    X = np.array([[big], [-big], [1.0]] * 7, dtype)
+    Ws = [np.array([[4.0, 4.0, 0.5]], dtype),
+          np.array([[1.0, 1.0], [-1.0, -1.0], [0.5, 0.0]], dtype),
+          np.array([[1.0], [-2.0]], dtype)]
+    bs = [np.zeros(3, dtype), np.array([0.25, -0.25], dtype), np.array([0.5], dtype)]
+    with np.errstate(all="ignore"):
+        # The reference's layers refuse a non-finite A_prev, so its equations layer by layer.
+        want = [X]
+        for l, (W, b) in enumerate(zip(Ws, bs)):
+            Z = want[-1] @ W + b
+            want.append(Z if l == len(Ws) - 1 else ref.activation_forward(Z, activation))
+        want = want[1:]
+        if predict:
+            got, want = [nnfast.predict(X, Ws, bs, activation, "identity")], want[-1:]
+        else:
+            got = nnfast.forward(X, Ws, bs, activation, "identity")[1:]
+    if activation in ("identity", "relu", "leaky_relu"):
+        assert np.isnan(want[-1]).any()
+    for g, w in zip(got, want):
+        assert_same_nonfinite(g, w, dtype)
+
+
+@pytest.mark.parametrize("isa", ["generic", "avx2", "avx512"])
+def test_nonfinite_under_every_isa(isa):
+    """The element-wise loops are chosen per ISA at import: the NaN / inf tests again under
+    NNFAST_GEMM_ISA=isa, in a subprocess."""
+    rerun_under_isa(__file__, isa, "nonfinite and not every_isa")
 
 
 @pytest.mark.parametrize("shape", [(5,), (1, 1), (1, 10), (64, 3), (7, 65)])

@@ -37,9 +37,11 @@ template <typename T> struct TanhOp {
   NNFAST_VMATH T operator()(T z) const { return vtanh(z); }
   NNFAST_VMATH T grad(T a) const { return T(1) - a * a; }
 };
+// NaN passes through as it does through the reference's np.maximum(z, 0): "not <= 0"
+// holds for NaN (z > 0 would make it 0). Every other z gives the bits z > 0 ? z : 0 gives.
 template <typename T> struct ReluOp {
   T slope;
-  NNFAST_VMATH T operator()(T z) const { return z > T(0) ? z : T(0); }
+  NNFAST_VMATH T operator()(T z) const { return !(z <= T(0)) ? z : T(0); }
   NNFAST_VMATH T grad(T a) const { return a > T(0) ? T(1) : T(0); }
 };
 template <typename T> struct LeakyReluOp {
