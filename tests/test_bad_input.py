@@ -337,15 +337,31 @@ def _layouts(a):
         "padded": padded[..., :a.shape[-1]],
         "strided": wide[..., ::2],
         "reversed": np.ascontiguousarray(a[::-1])[::-1],
+        "misaligned": misaligned(a),
     }
     for name, v in out.items():
         assert_array_equal(v, a)
+        if name == "misaligned":
+            assert v.flags.c_contiguous and not v.flags.aligned
+            continue
         # A 1-D array is both C and Fortran ordered, and padding it is a no-op.
         assert not v.flags.c_contiguous or (a.ndim == 1 and name in ("fortran", "padded")), name
     return out
 
 
-LAYOUTS = ["fortran", "padded", "strided", "reversed"]
+def misaligned(a):
+    """A C-contiguous copy of `a` one byte past an aligned address (not aligned to its
+    element size), as arrays rebuilt from a byte stream arrive (``distributed`` workers,
+    np.frombuffer over a bytes payload)."""
+    a = np.ascontiguousarray(a)
+    out = np.frombuffer(bytearray(a.nbytes + 1), dtype=a.dtype, offset=1, count=a.size)
+    out = out.reshape(a.shape)
+    out[...] = a
+    return out
+
+
+# C-contiguous but misaligned too: the kernels read through T*, so it must be copied first.
+LAYOUTS = ["fortran", "padded", "strided", "reversed", "misaligned"]
 
 
 def _assert_same(got, expected):

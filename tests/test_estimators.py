@@ -496,3 +496,81 @@ def test_loss_grad_matches_finite_differences():
         num = [(clf._loss_grad_lbfgs(theta + eps * e, X, Y)[0]
                 - clf._loss_grad_lbfgs(theta - eps * e, X, Y)[0]) / (2 * eps) for e in E]
         np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------
+# arrays at odd addresses (C-contiguous, not aligned to the element size)
+# ---------------------------------------------------------------------------
+
+def _misaligned(a):
+    """`a` as a C-contiguous array one byte past an aligned address, as ``distributed``
+    workers and np.frombuffer over a byte payload hand arrays over."""
+    a = np.ascontiguousarray(a)
+    out = np.frombuffer(bytearray(a.nbytes + 1), dtype=a.dtype, offset=1, count=a.size)
+    out = out.reshape(a.shape)
+    out[...] = a
+    assert out.flags.c_contiguous and not out.flags.aligned
+    return out
+
+
+def _entry_points():
+    """(name, run(wrap) -> arrays): each way data reaches the kernels, with `wrap` applied to
+    every array it is given."""
+    from scipy import sparse
+
+    Xc, yc = _clf_data(n=60)
+    Xr, yr = _reg_data(n=60, targets=2)
+    w = np.linspace(0.5, 1.5, 60)
+
+    def fitted(est, X, y, wrap, **kw):
+        return est.fit(wrap(X), y if y.dtype.kind == "i" else wrap(y), **kw)
+
+    def params(est):
+        return est.coefs_ + est.intercepts_ + [np.array(getattr(est, "loss_curve_", None)
+                                                        or [est.loss_])]
+
+    def clf(**kw):
+        return MLPClassifier(**dict(FAST, **kw))
+
+    def reg(**kw):
+        return MLPRegressor(**dict(FAST, **kw))
+
+    return {
+        "fit-adam": lambda wrap: params(fitted(clf(), Xc, yc, wrap)),
+        "fit-sgd-f32": lambda wrap: params(fitted(reg(solver="sgd"), Xr.astype(np.float32),
+                                                  yr.astype(np.float32), wrap)),
+        "fit-sample-weight": lambda wrap: params(clf().fit(Xc, yc, sample_weight=wrap(w))),
+        "fit-lbfgs": lambda wrap: params(fitted(reg(solver="lbfgs"), Xr, yr, wrap,
+                                                sample_weight=wrap(w))),
+        "fit-lbfgs-f32": lambda wrap: params(fitted(clf(solver="lbfgs"), Xc.astype(np.float32),
+                                                    yc, wrap)),
+        "early-stopping": lambda wrap: params(fitted(clf(early_stopping=True, max_iter=8),
+                                                     Xc, yc, wrap)),
+        "validation-set": lambda wrap: params(clf().fit(Xc, yc, X_val=wrap(Xc[:20]),
+                                                        y_val=yc[:20],
+                                                        sample_weight_val=wrap(w[:20]))),
+        "partial-fit": lambda wrap: params(clf().partial_fit(wrap(Xc), yc, classes=[0, 1, 2],
+                                                             sample_weight=wrap(w))),
+        "partial-fit-reg": lambda wrap: params(reg().partial_fit(wrap(Xr), wrap(yr))),
+        "sparse-data": lambda wrap: params(clf().fit(
+            sparse.csr_matrix((wrap(Xc.ravel()), wrap(np.tile(np.arange(6), 60)),
+                               wrap(np.arange(0, 361, 6))), shape=Xc.shape), yc)),
+        "predict": lambda wrap: [clf().fit(Xc, yc).predict(wrap(Xc))],
+        "predict-proba-f32": lambda wrap: [clf().fit(Xc.astype(np.float32), yc)
+                                           .predict_proba(wrap(Xc.astype(np.float32)))],
+        "predict-log-proba": lambda wrap: [clf().fit(Xc, yc).predict_log_proba(wrap(Xc))],
+        "score": lambda wrap: [np.array(reg().fit(Xr, yr).score(wrap(Xr), wrap(yr),
+                                                                sample_weight=wrap(w)))],
+    }
+
+
+@pytest.mark.parametrize("name", list(_entry_points()))
+def test_misaligned_arrays_are_accepted_and_mean_the_same(name):
+    """scikit-learn accepts them; the kernels read through T*, so they are copied first. The
+    result is bit for bit the aligned input's."""
+    run = _entry_points()[name]
+    want = run(lambda a: a)
+    got = run(_misaligned)
+    assert len(got) == len(want)
+    for g, e in zip(got, want):
+        np.testing.assert_array_equal(g, e)

@@ -30,6 +30,13 @@ class Net:
         return self.Ws + self.bs
 
 
+def kernel_array(x, dtype=None):
+    """x as the kernels read it, through a T*: C-contiguous, aligned to its element size, of
+    `dtype` when given. A copy only where x lacks one of those (a C-contiguous array at an
+    odd address, as ``distributed`` workers and ``np.frombuffer`` hand over, is copied)."""
+    return np.require(np.asarray(x, dtype=dtype), requirements=("C", "A"))
+
+
 def is_sparse(X):
     return hasattr(X, "tocsr") and not isinstance(X, np.ndarray)
 
@@ -39,7 +46,7 @@ def dense_rows(X, rows, dtype):
     Xb = X[rows]
     if is_sparse(Xb):
         Xb = Xb.toarray()
-    return np.ascontiguousarray(Xb, dtype=dtype)
+    return kernel_array(Xb, dtype)
 
 
 def predict(X, Ws, bs, act, slope, head):
@@ -48,7 +55,7 @@ def predict(X, Ws, bs, act, slope, head):
     dtype = Ws[0].dtype
     out = np.empty((X.shape[0], Ws[-1].shape[1]), dtype=dtype)
     if not is_sparse(X):
-        _core.predict(out, np.ascontiguousarray(X, dtype=dtype), Ws, bs, act, slope, head)
+        _core.predict(out, kernel_array(X, dtype), Ws, bs, act, slope, head)
         return out
     for start in range(0, X.shape[0], SPARSE_CHUNK_ROWS):
         rows = slice(start, min(X.shape[0], start + SPARSE_CHUNK_ROWS))
@@ -72,8 +79,8 @@ def evaluate(X, Y, sample_weight, net, loss_scale, chunk_rows=SPARSE_CHUNK_ROWS)
         Xc = dense_rows(X, rows, dtype)
         As = [np.empty((m, W.shape[1]), dtype=dtype) for W in net.Ws]
         _core.forward(As, Xc, net.Ws, net.bs, net.act, net.slope, net.head, True)
-        w = None if sample_weight is None else np.ascontiguousarray(sample_weight[rows])
-        Yc = np.ascontiguousarray(Y[rows])
+        w = None if sample_weight is None else kernel_array(sample_weight[rows])
+        Yc = kernel_array(Y[rows])
         if w is not None and not w.sum(dtype=np.float64) > 0:
             # rows of no weight add nothing to the loss; their outputs are still wanted
             _core.output_loss(out[rows], dZ[:m], As[-1], Yc, None, net.head)

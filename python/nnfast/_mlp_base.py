@@ -211,8 +211,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
                                           for a in chain(self.coefs_, self.intercepts_)])
         if dtype not in (np.float32, np.float64):
             dtype = np.dtype(np.float64)
-        Ws = [np.ascontiguousarray(W, dtype=dtype) for W in self.coefs_]
-        bs = [np.ascontiguousarray(b, dtype=dtype) for b in self.intercepts_]
+        Ws = [_inference.kernel_array(W, dtype) for W in self.coefs_]
+        bs = [_inference.kernel_array(b, dtype) for b in self.intercepts_]
         return Ws, bs
 
     # ------------------------------------------------------------------
@@ -303,9 +303,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
             self._initialize(y, layer_units, X.dtype)
         dtype = self._prepare_params(layer_units)
         X = self._as_model_input(X, dtype)
-        Y = np.ascontiguousarray(y, dtype=dtype)
+        Y = _inference.kernel_array(y, dtype=dtype)
         if sample_weight is not None:
-            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+            sample_weight = _inference.kernel_array(sample_weight, dtype=dtype)
         validation = None
         if X_val is not None or y_val is not None:
             validation = self._validation_set(X_val, y_val, sample_weight_val, dtype)
@@ -326,7 +326,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
     def _as_model_input(X, dtype):
         if _inference.is_sparse(X):
             return X.tocsr().astype(dtype, copy=False)  # the loop densifies batch by batch
-        return np.ascontiguousarray(X, dtype=dtype)
+        return _inference.kernel_array(X, dtype=dtype)
 
     def _apply_class_weight(self, y, sample_weight, incremental):
         return sample_weight
@@ -345,9 +345,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         y_score, Y_val = self._encode_y_val(y_val)
         check_consistent_length(X_val, Y_val)
         if sample_weight_val is not None:
-            sample_weight_val = np.ascontiguousarray(
+            sample_weight_val = _inference.kernel_array(
                 _check_sample_weight(sample_weight_val, X_val), dtype=dtype)
-        return (self._as_model_input(X_val, dtype), np.ascontiguousarray(Y_val, dtype=dtype),
+        return (self._as_model_input(X_val, dtype), _inference.kernel_array(Y_val, dtype=dtype),
                 y_score, sample_weight_val)
 
     def _fit_lbfgs(self, X, Y, sample_weight):
@@ -421,9 +421,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         flat = _lbfgs.FlatParams([np.shape(W) for W in self.coefs_],
                                     [np.shape(b) for b in self.intercepts_], dtype)
         X = self._as_model_input(X, dtype)
-        Y = np.ascontiguousarray(np.asarray(y).reshape(X.shape[0], -1), dtype=dtype)
+        Y = _inference.kernel_array(np.asarray(y).reshape(X.shape[0], -1), dtype=dtype)
         if sample_weight is not None:
-            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+            sample_weight = _inference.kernel_array(sample_weight, dtype=dtype)
         net = self._net()
         return _lbfgs.full_loss_and_gradients(
             np.asarray(packed_coef_inter, dtype=np.float64), flat, X, Y, sample_weight,

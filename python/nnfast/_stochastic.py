@@ -81,10 +81,10 @@ class StochasticSolverMixin:
             X_train, Y_train, sample_weight_train = X, Y, sample_weight
 
         if not _inference.is_sparse(X_train):
-            X_train = np.ascontiguousarray(X_train)
-        Y_train = np.ascontiguousarray(Y_train)
+            X_train = _inference.kernel_array(X_train)
+        Y_train = _inference.kernel_array(Y_train)
         if sample_weight_train is not None:
-            sample_weight_train = np.ascontiguousarray(sample_weight_train)
+            sample_weight_train = _inference.kernel_array(sample_weight_train)
         n_samples = X_train.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)

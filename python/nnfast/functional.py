@@ -299,6 +299,7 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     batch_size = _checks.positive_int(batch_size, "batch_size")
     epochs = _checks.positive_int(epochs, "epochs", high=MAX_EPOCHS)
     orders = _checks.batch_order(order, X.shape[0], epochs)
+    orders = None if orders is None else _c(orders)
     # A batch larger than the data is the whole data, whatever integer says so.
     batch_size = min(batch_size, X.shape[0] if orders is None else orders.shape[1])
     w = _arrays.sample_weights(sample_weight, X.shape[0], X.dtype)
