@@ -113,9 +113,11 @@ void training_inputs(nn::TrainingData<T>& td, py::handle X, index_t m, index_t d
 // Every epoch of a stochastic fit (csrc/nn/epochs.h). `config` is read, `state` (the
 // bookkeeping carried across calls) written back, also when a callback raises; the
 // optimizer state arrays, the best parameters (early stopping) and the shuffle RNG's
-// state (rng: the MT19937 key, 624 words, then the position) are updated in place.
+// state (rng: the MT19937 key, 624 words, then the position) are updated in place, and
+// each completed epoch's loss is appended to loss_curve (a list, so nothing is sized by
+// max_iter, which may be as large as an int64 holds).
 template <typename T>
-nn::FitStatus run_epochs(carray<double> loss_curve, py::object X, carray<T> Y,
+nn::FitStatus run_epochs(py::list loss_curve, py::object X, carray<T> Y,
                          std::optional<carray<T>> sample_weight, py::list Ws, py::list bs,
                          int act, double slope, int head, const nn::FitConfig& config,
                          nn::FitState& state, std::optional<py::list> s1,
@@ -139,7 +141,6 @@ nn::FitStatus run_epochs(carray<double> loss_curve, py::object X, carray<T> Y,
   check_config(cfg);
   nn::FitState st = state;
   check_state(st);
-  require_shape(loss_curve, {index_t(cfg.max_iter)}, "loss_curve");
 
   nn::SolverState<T> opt;
   opt.s1 = param_arrays(s1, net, "optimizer state");
@@ -202,14 +203,15 @@ nn::FitStatus run_epochs(carray<double> loss_curve, py::object X, carray<T> Y,
 
   // The state reaches Python however the loop ends: a callback's exception (Ctrl-C in
   // Python code) leaves it as of the last completed epoch, the RNG where it stopped.
+  std::vector<double> curve;
   auto write_back = [&] {
     state = st;
+    for (double loss : curve) loss_curve.append(loss);
     if (rng_out) {
       std::memcpy(rng_out, gen.key, sizeof(gen.key));
       rng_out[nn::LegacyRng::kN] = std::uint32_t(gen.pos);
     }
   };
-  double* curve = loss_curve.mutable_data();
   nn::FitStatus status;
   try {
     py::gil_scoped_release nogil;
@@ -335,7 +337,7 @@ inline void register_types(py::module_& m) {
 template <typename T>
 void register_epochs(py::module_& m) {
   using py::arg;
-  m.def("run_epochs", &run_epochs<T>, arg("loss_curve").noconvert(), arg("X"),
+  m.def("run_epochs", &run_epochs<T>, arg("loss_curve"), arg("X"),
         arg("Y").noconvert(), arg("sample_weight").noconvert().none(true), arg("Ws"), arg("bs"),
         arg("act"), arg("slope"), arg("head"), arg("config"), arg("state"),
         arg("s1").none(true), arg("s2").none(true), arg("best").none(true),

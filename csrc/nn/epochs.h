@@ -141,8 +141,9 @@ class EpochLoop {
             const std::vector<T*>& best_W, const std::vector<T*>& best_b)
       : net_(net), cfg_(cfg), st_(st), opt_(opt), best_W_(best_W), best_b_(best_b) {}
 
-  // loss_curve (max_iter) receives each epoch's loss; st_.n_iter says how many ran.
-  FitStatus run(double* loss_curve, const TrainingData<T>& data, const RowOrder& order,
+  // loss_curve receives each epoch's loss, appended (st_.n_iter says how many ran): it
+  // grows with the epochs run, never to max_iter (scikit-learn allows any positive int).
+  FitStatus run(std::vector<double>& loss_curve, const TrainingData<T>& data, const RowOrder& order,
                 const EpochHooks<T>& hooks) {
     const index_t n = order.rows ? order.n : data.m;
     const index_t batch = std::min(index_t(cfg_.batch_size), n);
@@ -212,7 +213,7 @@ class EpochLoop {
       st_.n_iter += 1;
       st_.loss = total / double(n);
       st_.t += n;
-      loss_curve[it] = st_.loss;
+      loss_curve.push_back(st_.loss);
 
       double val = std::numeric_limits<double>::quiet_NaN();
       const bool go_on = !hooks.epoch_end || hooks.epoch_end(st_.n_iter, st_.loss, &val);

@@ -90,7 +90,7 @@ def loss_and_gradients(dWs: Sequence[_F], dbs: Sequence[_F], X: _F, Y: _F, Ws: S
                        sample_weight: _F | None = None) -> float: ...
 def backward(dWs: Sequence[_F], dbs: Sequence[_F], activations: Sequence[_F], dZ: _F,
              Ws: Sequence[_F], act: int, slope: float) -> None: ...
-def run_epochs(loss_curve: npt.NDArray[np.float64],
+def run_epochs(loss_curve: list[float],
                X: _F | tuple[_F, npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]], int],
                Y: _F, sample_weight: _F | None, Ws: Sequence[_F], bs: Sequence[_F],
                act: int | Activation, slope: float, head: int | Head, config: FitConfig,

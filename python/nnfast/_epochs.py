@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _core
 from ._codes import FitStatus
-from ._inference import is_sparse
+from ._inference import is_sparse, kernel_array
 
 FitConfig = _core.FitConfig
 FitState = _core.FitState
@@ -47,8 +47,8 @@ def solver_state(config, Ws, bs):
 def _csr_rows(X, dtype):
     """A scipy CSR matrix as the loop reads it: (data, indices, indptr, n_features), its
     own arrays wherever they already have the layout (copies only where they lack it)."""
-    data = np.ascontiguousarray(X.data, dtype=dtype)
-    indices, indptr = np.ascontiguousarray(X.indices), np.ascontiguousarray(X.indptr)
+    data = kernel_array(X.data, dtype)
+    indices, indptr = kernel_array(X.indices), kernel_array(X.indptr)
     if indices.dtype != indptr.dtype or indices.dtype not in (np.int32, np.int64):
         indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
     return data, indices, indptr, int(X.shape[1])
@@ -73,7 +73,7 @@ def run_epochs(X, Y, sample_weight, Ws, bs, config, state, *, act, head, negativ
     as scikit-learn keeps them). Ctrl-C, in C++ or in a callback, gives
     FitStatus.interrupted with the state of the last completed epoch.
     """
-    curve = np.empty(config.max_iter, dtype=np.float64)
+    curve = []  # grows an epoch at a time: max_iter may be far beyond the epochs that run
     rng = None
     if random_state is not None and order is None:
         name, key, pos, has_gauss, cached = random_state.get_state()
@@ -92,4 +92,4 @@ def run_epochs(X, Y, sample_weight, Ws, bs, config, state, *, act, head, negativ
     finally:
         if rng is not None:
             random_state.set_state(("MT19937", rng[:-1], int(rng[-1]), has_gauss, cached))
-    return status, curve[:state.n_iter].tolist()
+    return status, curve
