@@ -524,3 +524,48 @@ def test_finiteness_check_finds_every_bad_value_without_a_large_temporary(dtype,
     with pytest.raises(ValueError, match="X contains NaN or infinity"):
         nnfast.predict(np.where(np.arange(12).reshape(4, 3) == 11, np.nan, 1.0),
                        *nnfast.init_params([3, 2], random_state=0))
+
+
+# ---------------------------------------------------------------------------------------------
+# Integer hyper-parameters of any size (scikit-learn's constraints allow any positive int)
+# ---------------------------------------------------------------------------------------------
+
+_HUGE_FIT = r"""
+import resource, sys, warnings
+import numpy as np
+from nnfast import MLPClassifier, MLPRegressor
+# Address space capped far below the 74.5 GiB that a curve of max_iter=10**10 floats takes:
+# an array sized by max_iter fails even though untouched pages would cost no memory.
+cap = 3 << 30
+resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 5, float)
+y = np.array([0, 1, 1, 0] * 5)
+warnings.simplefilter("ignore")  # the max_iter=30 cases end with a ConvergenceWarning
+for kw in (dict(max_iter=10**10), dict(max_iter=2**63), dict(max_iter=10**30),
+           dict(n_iter_no_change=2**63), dict(n_iter_no_change=10**30, max_iter=30),
+           dict(early_stopping=True, n_iter_no_change=2**63, max_iter=30, tol=0.0),
+           dict(solver="lbfgs", max_iter=2**63, max_fun=2**63), dict(solver="sgd", max_iter=2**63),
+           dict(n_jobs=2**31), dict(n_jobs=2**63), dict(n_jobs=-2**31), dict(batch_size=2**63)):
+    for Est in (MLPClassifier, MLPRegressor):
+        est = Est(**dict(dict(hidden_layer_sizes=(3,), random_state=0, tol=0.1), **kw))
+        est.fit(X, y)
+        curve = getattr(est, "loss_curve_", None)  # L-BFGS keeps none
+        assert curve is None or len(curve) == est.n_iter_, (kw, len(curve), est.n_iter_)
+        assert 1 <= est.n_iter_ <= 200, (kw, est.n_iter_)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_huge_integer_hyper_parameters_fit_in_small_memory():
+    """max_iter=10**10 once preallocated a 74.5 GiB loss curve; 2**63 (past int64) and
+    n_jobs=2**31 (past a C int) raised TypeErrors from the binding. Each now fits as
+    scikit-learn does, converging in a few epochs, in a process whose address space is
+    capped at 3 GiB and whose peak resident memory stays under 1 GiB."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _HUGE_FIT], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    peak_kib = int(proc.stdout.split()[-1])
+    assert peak_kib < 1 << 20, f"peak resident memory {peak_kib / 1024:.0f} MiB"

@@ -131,7 +131,11 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         if n_jobs == 0:
             raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1 "
                              "for all CPUs")
-        n = int(n_jobs) if n_jobs > 0 else max(1, _cpu_count() + 1 + int(n_jobs))
+        # More threads than CPUs only slow the kernels (and OpenMP's count is a C int, so
+        # n_jobs=2**31 would not even fit): positive counts are capped at the CPU count,
+        # negative ones count back from it as joblib's do.
+        cpus = _cpu_count()
+        n = min(int(n_jobs), cpus) if n_jobs > 0 else max(1, cpus + 1 + max(int(n_jobs), -cpus))
         previous = _core.get_num_threads()
         _core.set_num_threads(n)
         try:

@@ -117,8 +117,9 @@ class StochasticSolverMixin:
             self.validation_loss_curve_ = []
 
         config = _epochs.FitConfig(
-            batch_size=int(batch_size), max_iter=int(self.max_iter), tol=float(self.tol),
-            n_iter_no_change=_epochs.patience(self.n_iter_no_change), alpha=float(self.alpha),
+            batch_size=int(batch_size), max_iter=_epochs.epoch_count(self.max_iter),
+            tol=float(self.tol), n_iter_no_change=_epochs.epoch_count(self.n_iter_no_change),
+            alpha=float(self.alpha),
             loss_scale=1.0 / self._loss_scale(), incremental=bool(incremental),
             early_stopping=bool(early_stopping))
         self._optimizer.configure(config)

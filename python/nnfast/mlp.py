@@ -42,7 +42,8 @@ Extras, all off by default so that defaults stay scikit-learn's:
   ConvergenceWarning, as when max_iter is reached).
 * ``n_jobs``: OpenMP threads for this estimator's kernels (fit, partial_fit, predict),
   set for the calling Python thread only and restored afterwards; None leaves the
-  process setting (OMP_NUM_THREADS) alone; -1 means all CPUs, -2 all but one, ...
+  process setting (OMP_NUM_THREADS) alone; -1 means all CPUs, -2 all but one, ...;
+  a count above the CPU count is capped at it (more threads only slow the kernels).
 * ``activation='leaky_relu'`` (negative slope 0.01).
 * ``verbose``: with verbose=1 (or True) a tqdm progress bar when tqdm is installed;
   otherwise, or with verbose >= 2, scikit-learn's "Iteration %d, loss = %.8f" lines.
