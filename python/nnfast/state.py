@@ -34,11 +34,12 @@ modify them); :func:`restore` copies everything it is given.
 from __future__ import annotations
 
 import copy
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["FIELDS", "OPTIMIZERS", "estimator_class", "export", "is_classifier",
+__all__ = ["FIELDS", "OPTIMIZERS", "check", "estimator_class", "export", "is_classifier",
            "optimizer_fits", "register_estimators", "registered_name", "restore"]
 
 
@@ -199,7 +200,8 @@ def optimizer_fits(state):
     with: of the estimator's solver (SGD for 'sgd', Adam otherwise) and with one state
     array per parameter of the parameter's shape and dtype."""
     opt = state.get("optimizer")
-    if opt is None or (state["params"].get("solver") == "sgd") != (opt["kind"] == "sgd"):
+    solver = (state.get("params") or {}).get("solver")
+    if opt is None or (solver == "sgd") != (opt["kind"] == "sgd"):
         return False
     params = list(state["coefs_"]) + list(state["intercepts_"])
     return all(len(opt[name]) == len(params)
@@ -220,7 +222,8 @@ def restore(cls, state, optimizer_classes=None):
     {"sgd": class, "adam": class} with scikit-learn's constructors
     ``(params, *OPTIMIZERS[kind]["init"])``; by default nnfast's. Keys the state lacks are
     left unset, except on nnfast's estimators ``validation_loss_curve_`` (None). Raises
-    ValueError for parameters `cls` does not take and for keys that are not in FIELDS.
+    ValueError for parameters `cls` does not take, for keys that are not in FIELDS, and for
+    a state that is not a model a fit could have produced (see :func:`check`).
     """
     ours = registered_name(cls) is not None
     params = dict(state.get("params") or {})
@@ -231,6 +234,7 @@ def restore(cls, state, optimizer_classes=None):
     if unknown:
         raise ValueError(f"unknown fitted state {unknown}")
     est = cls(**copy.deepcopy(params))
+    check(est, state)
     for field in FIELDS:
         if field.key not in state or field.kind in ("binarizer", "optimizer") or not (
                 ours or field.sklearn):
@@ -254,6 +258,171 @@ def restore(cls, state, optimizer_classes=None):
             est.validation_loss_curve_ = None
         est._check_param_lists()
     return est
+
+
+# ---------------------------------------------------------------------------
+# the checks restore makes: a state must be a model a fit could have produced
+# ---------------------------------------------------------------------------
+
+def _fail(msg):
+    raise ValueError(f"invalid model: {msg}")
+
+
+def _is_count(v, low=0):
+    return isinstance(v, Integral) and not isinstance(v, (bool, np.bool_)) and v >= low
+
+
+def _is_real(v):
+    return isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
+
+
+def _finite_floats(a, name, dtype=None):
+    """a must be an ndarray of float32 / float64 (of `dtype` when given) with no NaN or
+    inf; min and max find both without a temporary array of a's size."""
+    if not isinstance(a, np.ndarray) or a.dtype not in (np.float32, np.float64):
+        _fail(f"{name} must be a float32 or float64 array, not "
+              f"{getattr(a, 'dtype', type(a).__name__)}")
+    if dtype is not None and a.dtype != dtype:
+        _fail(f"{name} has dtype {a.dtype}; the model's is {dtype}")
+    if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+        _fail(f"{name} holds NaN or infinite values")
+
+
+def _check_params(est):
+    """The constructor parameters by scikit-learn's own constraints (the estimator's
+    _parameter_constraints), and hidden_layer_sizes element by element (as fit does)."""
+    try:
+        est._validate_params()
+    except ValueError as exc:  # InvalidParameterError is a ValueError
+        _fail(str(exc))
+    sizes = est.hidden_layer_sizes
+    sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+    if not all(_is_count(n, 1) for n in sizes):
+        _fail(f"hidden_layer_sizes must be positive integers, got {sizes!r:.80}")
+
+
+def _check_network(state):
+    """coefs_ / intercepts_ (and the best copies): one float dtype, shapes that chain into
+    n_features_in_ -> ... -> n_outputs_ over n_layers_ - 1 layers, finite values."""
+    coefs, inters = state.get("coefs_"), state.get("intercepts_")
+    if not isinstance(coefs, (list, tuple)) or not isinstance(inters, (list, tuple)) \
+            or not coefs or len(coefs) != len(inters):
+        _fail("coefs_ and intercepts_ must be lists of one array per layer")
+    dtype = getattr(coefs[0], "dtype", None)
+    units = [state.get("n_features_in_")]
+    for i, (W, b) in enumerate(zip(coefs, inters)):
+        _finite_floats(W, f"coefs_[{i}]", dtype)
+        _finite_floats(b, f"intercepts_[{i}]", dtype)
+        if W.ndim != 2 or W.shape[0] != units[-1] or b.shape != W.shape[1:]:
+            _fail(f"coefs_[{i}] of shape {W.shape} and intercepts_[{i}] of shape {b.shape} "
+                  f"do not follow a layer of {units[-1]} units")
+        units.append(W.shape[1])
+    for key, want in (("n_features_in_", units[0]), ("n_outputs_", units[-1]),
+                      ("n_layers_", len(units))):
+        if not _is_count(state.get(key), 1) or state.get(key) != want:
+            _fail(f"{key}={state.get(key)!r:.40} does not match the weights (layer sizes "
+                  f"{units[1:]})")
+    for key, ref in (("best_coefs", coefs), ("best_intercepts", inters)):
+        best = state.get(key)
+        if best is None:
+            continue
+        if not isinstance(best, (list, tuple)) or len(best) != len(ref):
+            _fail(f"{key} must be a list of one array per layer")
+        for i, (a, r) in enumerate(zip(best, ref)):
+            _finite_floats(a, f"{key}[{i}]", dtype)
+            if a.shape != r.shape:
+                _fail(f"{key}[{i}] has shape {a.shape}, its layer {r.shape}")
+    return units
+
+
+def _check_labels(state, n_outputs):
+    """classes_: unique, sorted, of a label dtype; the binarizer's target type fits them and
+    the output layer; the output activation is the one a fit of `est` would have chosen."""
+    lb = state.get("label_binarizer")
+    if not isinstance(lb, dict):
+        _fail("a classifier needs its label binarizer")
+    lb = {**_BINARIZER_DEFAULTS, **lb}
+    if (lb["neg_label"], lb["pos_label"], lb["sparse_output"]) != (0, 1, False) \
+            or lb["sparse_input_"] not in (False, True):
+        _fail("the label binarizer must have scikit-learn's MLP settings (neg_label=0, "
+              "pos_label=1, dense)")
+    classes = state.get("classes_")
+    if not isinstance(classes, np.ndarray) or classes.ndim != 1 or classes.dtype.kind not in (
+            "biufUSO"):
+        _fail("classes_ must be a 1-D array of labels")
+    labels = classes.tolist()
+    if classes.dtype.kind == "O" and not ({type(c) for c in labels} <= {str, int, float, bool}
+                                          and len({type(c) is str for c in labels}) <= 1):
+        _fail("classes_ must hold str, int, float or bool labels")
+    if any(isinstance(c, float) and c != c or c in (float("inf"), float("-inf"))
+           for c in labels):
+        _fail("classes_ holds NaN or infinite labels")
+    if any(not a < b for a, b in zip(labels, labels[1:])):
+        _fail("classes_ must be unique and sorted (as a fit makes them)")
+    y_type, n = lb["y_type_"], len(labels)
+    fits = {"binary": n in (1, 2) and n_outputs == 1,
+            "multiclass": n >= 3 and n_outputs == n,
+            "multilabel-indicator": n >= 2 and n_outputs == n}
+    if y_type not in fits:
+        _fail(f"unknown label type {y_type!r:.40}")
+    if not fits[y_type]:
+        _fail(f"{n} classes ({y_type}) do not match an output layer of {n_outputs} units")
+    return "softmax" if y_type == "multiclass" else "logistic"
+
+
+def _check_optimizer(state):
+    """The optimizer's kind and counters; its state arrays finite where they are the ones
+    the next partial_fit continues with (others are dropped then, see optimizer_fits)."""
+    opt = state["optimizer"]
+    kind = opt.get("kind") if isinstance(opt, dict) else None
+    if kind not in OPTIMIZERS or not all(isinstance(opt.get(name), (list, tuple))
+                                         for name in OPTIMIZERS[kind]["arrays"]):
+        _fail(f"unknown or incomplete optimizer state (kind {kind!r:.40})")
+    rate, t = opt.get("learning_rate", 0.0), opt.get("t", 0)
+    if not (_is_real(rate) and np.isfinite(rate) and rate >= 0) or not _is_count(t):
+        _fail(f"the optimizer's learning_rate={rate!r:.40} or step count t={t!r:.40} is not "
+              "a non-negative number")
+    if optimizer_fits(state):
+        for name in OPTIMIZERS[kind]["arrays"]:
+            for j, a in enumerate(opt[name]):
+                _finite_floats(np.asarray(a), f"the optimizer's {name}[{j}]")
+
+
+def check(est, state):
+    """Raise ValueError unless `state` (a dict as :func:`export` returns) is a model a fit
+    of `est` (an estimator built with the state's parameters) could have produced: valid
+    parameters, finite weights whose shapes chain, an output activation that fits the
+    estimator and its targets, unique sorted classes, counts that are counts, numbers
+    that are numbers, feature names one per feature, and optimizer state that fits the
+    parameters. Called by :func:`restore`."""
+    _check_params(est)
+    units = _check_network(state)
+    if is_classifier(est):
+        head = _check_labels(state, units[-1])
+    else:
+        if "classes_" in state or "label_binarizer" in state:
+            _fail("a regressor has no classes")
+        head = "exp" if getattr(est, "loss", None) == "poisson" else "identity"
+    if state.get("out_activation_") != head:
+        _fail(f"out_activation_={state.get('out_activation_')!r:.40}; a {type(est).__name__} "
+              f"with these parameters and targets has {head!r}")
+    for key in ("n_iter_", "t_", "no_improvement_count"):
+        if key in state and not _is_count(state[key]):
+            _fail(f"{key}={state[key]!r:.40} is not a count")
+    for key in ("loss_", "best_loss_", "best_validation_score_"):
+        if state.get(key) is not None and not _is_real(state[key]):
+            _fail(f"{key}={state[key]!r:.40} is not a number")
+    for f in FIELDS:
+        curve = state.get(f.key) if f.kind == "curve" else None
+        if curve is not None and not (isinstance(curve, list)
+                                      and all(_is_real(v) for v in curve)):
+            _fail(f"{f.key} must be a list of numbers")
+    names = state.get("feature_names_in_")
+    if names is not None and (len(names) != units[0]
+                              or not all(isinstance(n, str) for n in names)):
+        _fail("feature_names_in_ must hold one str per feature")
+    if state.get("optimizer") is not None:
+        _check_optimizer(state)
 
 
 def _restore_binarizer(info, classes):

@@ -61,10 +61,27 @@ it would have on the saved one (same numbers). Not saved: the early-stopping bes
 copies (after a fit they equal ``coefs_`` / ``intercepts_``, which is what a loaded model
 starts from) and callbacks.
 
-``load`` refuses with a ValueError naming the problem: a file that is not a zip / is
-truncated, a member that needs pickle, missing metadata or hash, malformed JSON, another
-format, a format version newer than this nnfast reads, a hash mismatch, an unknown
-estimator class, missing or unexpected members, and arrays of the wrong dtype or shape.
+What ``load`` trusts
+====================
+
+Nothing. The SHA-256 is an integrity check against corruption (a truncated copy, a flipped
+bit), not a proof of origin: it has no key, and anyone who edits a file can recompute it.
+So the loader treats every file as hostile: it never executes code (no pickle, the metadata
+is JSON), never inflates anything (only stored, uncompressed members; see
+:mod:`nnfast._archive`), and never allocates beyond what the file's own size justifies: the
+file is read once (regular files only), members are views of its bytes whose sizes, dtypes
+and shapes are checked against the manifest before use, and no dtype or shape is taken from
+the metadata alone. Then the whole model is checked before it is returned (here, and by
+:func:`nnfast.state.restore`): shapes that chain, finite weights, classes that are unique,
+sorted and of the stored dtype, an output activation that fits the estimator and its
+targets, and constructor parameters that scikit-learn's parameter constraints accept.
+
+``load`` raises FileNotFoundError for a missing path, IsADirectoryError for a directory, and
+ValueError naming the problem for everything else: not a regular file, not a zip / truncated
+/ compressed / overlapping members, a member that needs pickle, missing metadata or hash,
+malformed JSON, another format, a format version newer than this nnfast reads, a hash
+mismatch, an unknown estimator class, missing or unexpected members, arrays of the wrong
+dtype or shape, and a model that is not one a fit could have produced.
 """
 from __future__ import annotations
 
@@ -72,13 +89,11 @@ import hashlib
 import json
 import os
 import warnings
-import zipfile
-import zlib
 from numbers import Integral, Real
 
 import numpy as np
 
-from .. import _core, state
+from .. import _archive, _core, state
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
 
@@ -120,18 +135,46 @@ def _enc(v, where):
     raise TypeError(f"{where}: {type(v).__name__} cannot be saved")
 
 
-def _dec(v):
-    if isinstance(v, list):
-        return [_dec(x) for x in v]
-    if isinstance(v, dict):
-        if set(v) == {"__float__"}:
-            return float(v["__float__"])
-        if set(v) == {"__tuple__"}:
-            return tuple(_dec(x) for x in v["__tuple__"])
-        if set(v) == {"__dict__"}:
-            return {_dec(k): _dec(x) for k, x in v["__dict__"]}
-        return {k: _dec(x) for k, x in v.items()}
-    return v
+def _decode_object(pairs):
+    """json's object hook: a JSON object, or the value its tag stands for. Refuses
+    duplicate keys and malformed tags (ValueError)."""
+    obj = dict(pairs)
+    _expect(len(obj) == len(pairs), "a JSON object repeats a key")
+    if len(obj) != 1:
+        return obj
+    (tag, value), = obj.items()
+    if tag == "__float__":
+        _expect(value in ("nan", "inf", "-inf"), f"bad tagged float {_short(value)}")
+        return float(value)
+    if tag == "__tuple__":
+        _expect(isinstance(value, list), "a tagged tuple must hold a list")
+        return tuple(value)
+    if tag == "__dict__":
+        _expect(isinstance(value, list) and all(isinstance(p, list) and len(p) == 2
+                                                for p in value),
+                "a tagged dict must hold a list of [key, value] pairs")
+        try:
+            out = dict(value)
+        except TypeError:
+            raise ValueError("a tagged dict has a key that is not a label") from None
+        _expect(len(out) == len(value), "a tagged dict repeats a key")
+        return out
+    return obj
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON (nnfast writes non-finite numbers as tags)")
+
+
+def _loads(raw):
+    """The metadata (UTF-8 JSON bytes) as Python values, tags decoded."""
+    try:
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=_decode_object,
+                          parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("malformed metadata (JSON nested too deeply)") from None
+    except ValueError as exc:  # also UnicodeDecodeError, json.JSONDecodeError
+        raise ValueError(f"malformed metadata (not UTF-8 JSON: {exc})") from None
 
 
 def _dumps(obj):
@@ -146,7 +189,7 @@ def _digest(meta_bytes, arrays):
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}\0{a.dtype.str}\0{list(a.shape)}\0".encode())
-        h.update(a.tobytes())
+        h.update(a.reshape(-1).view(np.uint8))  # the bytes of tobytes(), without a copy
     return h.hexdigest()
 
 
@@ -277,135 +320,105 @@ def save(est, file):
 # loading
 # ---------------------------------------------------------------------------
 
-def _check_member_size(zf, name):
-    """Refuse a member whose .npy header claims more data than the member holds, before
-    NumPy allocates it (a few bytes could otherwise ask for any amount of memory)."""
-    info = zf.getinfo(name + ".npy")
-    with zf.open(info) as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-    claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    if claimed > info.file_size:
-        raise ValueError(f"not a valid nnfast model file: member {name!r} claims "
-                         f"{claimed} bytes but holds {info.file_size} (truncated or forged)")
-
-
-def _read(file):
-    """{name: array} of every member, refusing anything that is not a clean npz."""
-    if hasattr(file, "read"):
-        start = file.tell()
-        magic = file.read(4)
-        file.seek(start)
-    else:
-        with open(file, "rb") as f:
-            magic = f.read(4)
-    if magic != b"PK\x03\x04":
-        raise ValueError("not an nnfast model file: not an npz (zip) archive"
-                         + (" (empty or truncated file)" if len(magic) < 4 else ""))
-    try:
-        with np.load(file, allow_pickle=False) as npz:
-            out = {}
-            for name in npz.files:
-                _check_member_size(npz.zip, name)
-                a = npz[name]
-                if not isinstance(a, np.ndarray):
-                    raise ValueError(f"member {name!r} is not a .npy array")  # noqa: TRY004
-                out[name] = a
-            return out
-    # zipfile answers a damaged header with more than BadZipFile: an unknown compression
-    # method (NotImplementedError), a set "encrypted" flag (RuntimeError), ...
-    except (zipfile.BadZipFile, EOFError, OSError, KeyError, zlib.error, NotImplementedError,
-            RuntimeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not a readable nnfast model file (truncated or not a valid npz "
-                         f"archive: {type(exc).__name__}: {exc})") from None
-    except ValueError as exc:
-        if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
-            raise ValueError("the file holds a member that needs pickle to load; nnfast model "
-                             "files never do, refusing it") from None
-        raise ValueError(f"not a readable nnfast model file (truncated or not a valid npz "
-                         f"archive: {exc})") from None
-
-
 def _expect(cond, msg):
     if not cond:
         raise ValueError(msg)
 
 
+def _short(value):
+    """repr of a value from the file, cut short (a forged value may be huge)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def _check_meta(meta):
     _expect(isinstance(meta, dict), "metadata is not a JSON object")
     fmt = meta.get("format")
-    _expect(fmt == FORMAT, f"unknown format {fmt!r}: not an nnfast model file "
+    _expect(fmt == FORMAT, f"unknown format {_short(fmt)}: not an nnfast model file "
                            f"(expected format {FORMAT!r})")
     version = meta.get("format_version")
-    _expect(isinstance(version, int) and not isinstance(version, bool) and version >= 1,
-            f"invalid format version {version!r}")
+    _expect(_is_int(version) and version >= 1, f"invalid format version {_short(version)}")
     _expect(version <= FORMAT_VERSION,
             f"format version {version} is newer than this nnfast reads (format version "
-            f"{FORMAT_VERSION}; the file was written by nnfast {meta.get('nnfast_version')}): "
-            "upgrade nnfast to load it")
+            f"{FORMAT_VERSION}; the file was written by nnfast "
+            f"{_short(meta.get('nnfast_version'))}): upgrade nnfast to load it")
+
+
+def _small_member(members, name, missing):
+    """The bytes of the 1-D uint8 member `name` (metadata, hash), removed from `members`."""
+    _expect(name in members, missing)
+    header, body = members.pop(name)
+    _expect(header.dtype == np.uint8 and len(header.shape) == 1, f"malformed {name} member")
+    return bytes(body[header.offset:])
+
+
+def _arrays(manifest, members):
+    """{name: read-only array} of the members, each first checked against its manifest
+    entry (so that no array is made from a header the manifest does not confirm)."""
+    _expect(isinstance(manifest, dict), "metadata has no array manifest")
+    missing = sorted(set(manifest) - set(members))
+    extra = sorted(set(members) - set(manifest))
+    _expect(not missing, f"missing arrays: {_short(missing)}")
+    _expect(not extra, f"unexpected extra arrays: {_short(extra)}")
+    out = {}
+    for key, (header, body) in members.items():
+        entry = manifest[key]
+        _expect(isinstance(entry, list) and len(entry) == 2,
+                f"the manifest entry of {key!r} is not [dtype, shape]")
+        want_dtype, want_shape = entry
+        _expect(header.dtype.str == want_dtype and list(header.shape) == want_shape,
+                f"array {key!r} has dtype {header.dtype.str} and shape {list(header.shape)}; "
+                f"the manifest says {_short(want_dtype)} and {_short(want_shape)}")
+        out[key] = _archive.npy_array(body, header)
+    return out
 
 
 def load(file):
-    """Load a model saved by ``save`` (a path or a binary file object); returns a fitted
-    nnfast MLPClassifier or MLPRegressor. Raises ValueError for a file that is
+    """Load a model saved by ``save`` (a path or a seekable binary file object); returns a
+    fitted nnfast MLPClassifier or MLPRegressor. Raises ValueError for a file that is
     truncated, tampered with, or not one nnfast can read (see the module docstring).
 
     The estimator classes are found through :mod:`nnfast.state`'s registry, which
     ``nnfast.mlp`` fills when imported; :func:`nnfast.load` imports it first."""
-    if not hasattr(file, "read"):
-        path = os.fspath(file)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no such file: {path!r}")
-    members = _read(file)
-    _expect(_META in members, "not an nnfast model file: no __metadata__ member")
-    raw = members.pop(_META)
-    _expect(raw.dtype == np.uint8 and raw.ndim == 1, "malformed __metadata__ member")
-    meta_bytes = raw.tobytes()
-    try:
-        meta = json.loads(meta_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"malformed metadata (not UTF-8 JSON: {exc})") from None
+    spans = _archive.members(_archive.read_bytes(file))
+    # every member's .npy header is checked against the bytes it holds before any is used
+    members = {key: (_archive.npy_header(body, key), body) for key, body in spans.items()}
+    meta_bytes = _small_member(members, _META, "not an nnfast model file: no __metadata__ "
+                                               "member")
+    meta = _loads(meta_bytes)
     _check_meta(meta)
-
-    _expect(_HASH in members, "no __sha256__ member: cannot verify the file's integrity")
-    stored = members.pop(_HASH)
-    _expect(stored.dtype == np.uint8 and stored.ndim == 1, "malformed __sha256__ member")
-    _expect(stored.tobytes().decode("ascii", "replace") == _digest(meta_bytes, members),
+    stored = _small_member(members, _HASH, "no __sha256__ member: cannot verify the file's "
+                                           "integrity")
+    arrays = _arrays(meta.get("arrays"), members)
+    _expect(stored == _digest(meta_bytes, arrays).encode("ascii"),
             "SHA-256 mismatch: the file was modified or corrupted after it was saved")
-    return _from_meta(meta, members)
+    return _from_meta(meta, arrays)
+
+
+def _object(meta, key, what):
+    value = meta.get(key)
+    _expect(isinstance(value, dict), f"metadata {key!r} must be an object ({what})")
+    return value
 
 
 def _from_meta(meta, members):
     """The fitted estimator the checked metadata and members describe: every check on the
-    file first, then :func:`nnfast.state.restore` builds it."""
+    file's structure here, then :func:`nnfast.state.restore` checks the model and builds it."""
     cls = state.estimator_class(meta.get("estimator"))
-    name = cls.__name__
     dtype_name = meta.get("dtype")
-    _expect(dtype_name in ("float32", "float64"), f"unsupported model dtype {dtype_name!r}")
+    _expect(dtype_name in ("float32", "float64"), f"unsupported model dtype {_short(dtype_name)}")
     dtype = np.dtype(dtype_name)
 
-    # the manifest against the members, and against what the metadata implies
-    manifest = meta.get("arrays")
-    _expect(isinstance(manifest, dict), "metadata has no array manifest")
-    missing = sorted(set(manifest) - set(members))
-    extra = sorted(set(members) - set(manifest))
-    _expect(not missing, f"missing arrays: {missing}")
-    _expect(not extra, f"unexpected extra arrays: {extra}")
-    for key, a in members.items():
-        want_dtype, want_shape = manifest[key]
-        _expect(a.dtype.str == want_dtype and list(a.shape) == list(want_shape),
-                f"array {key!r} has dtype {a.dtype.str} and shape {list(a.shape)}; the "
-                f"manifest says {want_dtype} and {list(want_shape)}")
     shapes = meta.get("layer_shapes")
     _expect(isinstance(shapes, list) and len(shapes) >= 1, "metadata has no layer shapes")
     expected = set()
     for i, s in enumerate(shapes):
-        _expect(isinstance(s, list) and len(s) == 2 and all(isinstance(n, int) and n > 0
-                                                            for n in s),
-                f"bad layer shape {s!r}")
+        _expect(isinstance(s, list) and len(s) == 2 and all(_is_int(n) and n > 0 for n in s),
+                f"bad layer shape {_short(s)}")
         _expect(i == 0 or shapes[i - 1][1] == s[0],
                 f"layer shapes do not chain: {shapes[i - 1]} then {s}")
         for key, shape in ((f"coefs_{i}", tuple(s)), (f"intercepts_{i}", (s[1],))):
@@ -416,35 +429,34 @@ def _from_meta(meta, members):
                                       f"{dtype}")
             _expect(a.shape == shape, f"array {key!r} has shape {a.shape}; layer {i} needs "
                                       f"{shape}")
-    fitted = _dec(meta.get("fitted") or {})
+    fitted = _object(meta, "fitted", "the fitted scalars")
     _expect(fitted.get("n_features_in_") == shapes[0][0],
-            f"n_features_in_={fitted.get('n_features_in_')} does not match the first layer "
-            f"{shapes[0]}")
+            f"n_features_in_={_short(fitted.get('n_features_in_'))} does not match the first "
+            f"layer {shapes[0]}")
     _expect(fitted.get("n_outputs_") == shapes[-1][1],
-            f"n_outputs_={fitted.get('n_outputs_')} does not match the last layer {shapes[-1]}")
+            f"n_outputs_={_short(fitted.get('n_outputs_'))} does not match the last layer "
+            f"{shapes[-1]}")
     _expect(fitted.get("n_layers_") == len(shapes) + 1,
-            f"n_layers_={fitted.get('n_layers_')} does not match {len(shapes)} layers")
-    lists = meta.get("lists") or {}
+            f"n_layers_={_short(fitted.get('n_layers_'))} does not match {len(shapes)} layers")
+    lists = _object(meta, "lists", "which curves are stored")
+    _expect(set(lists) <= set(_LISTS) and all(isinstance(v, bool) for v in lists.values()),
+            f"metadata 'lists' must map {list(_LISTS)} to true / false")
     for key in _LISTS:
         if lists.get(key):
             expected.add(key)
             _expect(key in members and members[key].dtype == np.float64
                     and members[key].ndim == 1, f"array {key!r} missing or not 1-D float64")
 
-    params = _dec(meta.get("params") or {})
-    unknown = sorted(set(params) - set(cls().get_params(deep=False)))
-    _expect(not unknown, f"unknown parameters for {name}: {unknown}")
+    params = _object(meta, "params", "the constructor parameters")
     L = len(shapes)
     coefs = [members[f"coefs_{i}"] for i in range(L)]
     intercepts = [members[f"intercepts_{i}"] for i in range(L)]
     # a loaded model starts from its weights: early stopping's best copies equal them
-    restored = {"estimator": name, "params": params, "coefs_": coefs,
+    restored = {"estimator": cls.__name__, "params": params, "coefs_": coefs,
                 "intercepts_": intercepts, "best_coefs": coefs, "best_intercepts": intercepts}
     for key, value in fitted.items():
-        _expect(key in _SCALARS, f"unknown fitted attribute {key!r}")
+        _expect(key in _SCALARS, f"unknown fitted attribute {_short(key)}")
         restored[_SCALARS[key]] = value
-    _expect(fitted.get("out_activation_") in ("identity", "logistic", "softmax", "exp"),
-            f"unknown out_activation_ {fitted.get('out_activation_')!r}")
     for key in _LISTS:
         restored[key] = members[key].tolist() if lists.get(key) else None
     names = meta.get("feature_names_in_")
@@ -459,66 +471,71 @@ def _from_meta(meta, members):
         _expect(isinstance(classes, dict), "a classifier file needs its classes")
         expected.add("classes_")
         _expect("classes_" in members, "missing arrays: ['classes_']")
-        restored["classes_"] = labels = _restore_classes(members["classes_"], classes)
-        y_type = classes.get("y_type")
-        _expect(y_type in ("binary", "multiclass", "multilabel-indicator"),
-                f"unknown label type {y_type!r}")
-        restored["label_binarizer"] = {"y_type_": y_type, "sparse_input_": False}
-        n_out = 1 if y_type == "binary" else len(labels)
-        _expect(n_out == shapes[-1][1], f"{len(labels)} classes ({y_type}) do not "
-                                        f"match the output layer {shapes[-1]}")
+        restored["classes_"] = _restore_classes(members["classes_"], classes)
+        restored["label_binarizer"] = {"y_type_": classes.get("y_type"),
+                                       "sparse_input_": False}
     else:
         _expect(classes is None, "a regressor file has no classes")
 
     opt = meta.get("optimizer")
     if opt is not None:
         _expect(isinstance(opt, dict) and opt.get("type") in _OPT_ARRAYS,
-                f"unknown optimizer {opt!r}")
-        kind = opt["type"]
-        restored["optimizer"] = optimizer = {"kind": kind}
-        for tag, attr in _OPT_ARRAYS[kind]:
-            arrays = []
-            for j, p in enumerate(coefs + intercepts):
-                key = f"opt_{tag}_{j}"
-                expected.add(key)
-                _expect(key in members, f"missing arrays: [{key!r}]")
-                _expect(members[key].shape == p.shape and members[key].dtype == dtype,
-                        f"array {key!r} has dtype {members[key].dtype} and shape "
-                        f"{members[key].shape}; its parameter has {dtype} and {p.shape}")
-                arrays.append(members[key])
-            optimizer[attr] = arrays
-        # the types the optimizers themselves give: SGD's rate a float, Adam's a float64
-        # NumPy scalar (scikit-learn's arithmetic), and Adam's step count
-        rate, t = _dec(opt.get("learning_rate")), opt.get("t", 0)
-        _expect(isinstance(rate, (int, float)) and not isinstance(rate, bool),
-                f"the optimizer's learning_rate {rate!r} is not a number")
-        _expect(isinstance(t, int) and not isinstance(t, bool) and t >= 0,
-                f"the optimizer's step count t={t!r} is not a count")
-        if kind == "sgd":
-            optimizer["learning_rate"] = float(rate)
-        else:
-            optimizer["learning_rate"] = np.float64(rate)
-            optimizer["t"] = t
+                f"unknown optimizer {_short(opt)}")
+        restored["optimizer"] = _restore_optimizer(opt, members, coefs + intercepts, dtype,
+                                                   expected)
     extra = sorted(set(members) - expected)
-    _expect(not extra, f"unexpected extra arrays: {extra}")
+    _expect(not extra, f"unexpected extra arrays: {_short(extra)}")
     return state.restore(cls, restored)
 
 
+def _restore_optimizer(opt, members, params, dtype, expected):
+    kind = opt["type"]
+    optimizer = {"kind": kind}
+    for tag, attr in _OPT_ARRAYS[kind]:
+        arrays = []
+        for j, p in enumerate(params):
+            key = f"opt_{tag}_{j}"
+            expected.add(key)
+            _expect(key in members, f"missing arrays: [{key!r}]")
+            _expect(members[key].shape == p.shape and members[key].dtype == dtype,
+                    f"array {key!r} has dtype {members[key].dtype} and shape "
+                    f"{members[key].shape}; its parameter has {dtype} and {p.shape}")
+            arrays.append(members[key])
+        optimizer[attr] = arrays
+    # the types the optimizers themselves give: SGD's rate a float, Adam's a float64
+    # NumPy scalar (scikit-learn's arithmetic), and Adam's step count
+    rate, t = opt.get("learning_rate"), opt.get("t", 0)
+    _expect(isinstance(rate, (int, float)) and not isinstance(rate, bool),
+            f"the optimizer's learning_rate {_short(rate)} is not a number")
+    _expect(_is_int(t) and t >= 0, f"the optimizer's step count t={_short(t)} is not a count")
+    if kind == "sgd":
+        optimizer["learning_rate"] = float(rate)
+    else:
+        optimizer["learning_rate"] = np.float64(rate)
+        optimizer["t"] = t
+    return optimizer
+
+
+_CLASS_KINDS = {"str": ("U", str), "int": ("iu", int), "bool": ("b", bool),
+                "float": ("f", float)}
+
+
 def _restore_classes(stored, info):
+    """classes_ from the stored array and the metadata's {kind, dtype}: the stored dtype
+    itself (the metadata names no dtype of its own: a wider one would allocate what the
+    file does not hold, a narrower one would wrap the labels), or an object array of
+    Python labels where the original was one."""
     kind, dtype = info.get("kind"), info.get("dtype")
-    want = {"str": "US", "int": "iu", "bool": "b", "float": "f"}.get(kind)
-    _expect(want is not None, f"unknown classes kind {kind!r}")
-    _expect(stored.ndim == 1 and stored.dtype.kind in want,
+    _expect(isinstance(kind, str) and kind in _CLASS_KINDS, f"unknown classes kind "
+                                                             f"{_short(kind)}")
+    kinds, py = _CLASS_KINDS[kind]
+    kinds += "S" if kind == "str" and dtype != "object" else ""
+    _expect(stored.ndim == 1 and stored.dtype.kind in kinds,
             f"classes_ array of dtype {stored.dtype} does not hold {kind} labels")
     if dtype == "object":
-        py = {"str": str, "int": int, "bool": bool, "float": float}[kind]
         out = np.empty(len(stored), dtype=object)
         out[:] = [py(c) for c in stored.tolist()]
         return out
-    try:
-        target = np.dtype(dtype)
-    except TypeError:
-        raise ValueError(f"unknown classes dtype {dtype!r}") from None
-    _expect(target.kind in want and target.kind != "O", f"classes dtype {dtype!r} does not "
-                                                         f"hold {kind} labels")
-    return stored.astype(target, copy=False)
+    _expect(dtype == stored.dtype.str, f"classes dtype {_short(dtype)} is not the stored "
+                                       f"array's {stored.dtype.str}")
+    return stored
