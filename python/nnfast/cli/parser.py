@@ -25,6 +25,21 @@ def _positive_int(text):
     return value
 
 
+# What numpy.random.RandomState, and so scikit-learn's random_state, accepts.
+_MAX_SEED = 2**32 - 1
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer; got {text!r}") from None
+    if not 0 <= value <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer from 0 to {_MAX_SEED}; got {value}")
+    return value
+
+
 def _hidden_sizes(text):
     text = text.strip()
     if text in ("", "0", "none"):
@@ -141,7 +156,8 @@ def build_parser():
                          help="initial learning rate (default: 0.001)")
     p_train.add_argument("--alpha", type=_nonnegative_float, default=1e-4, metavar="A",
                          help="L2 penalty (default: 1e-4)")
-    p_train.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p_train.add_argument("--seed", type=_seed, default=0, metavar="S",
+                         help=f"random seed, 0 to {_MAX_SEED} (default: 0)")
     p_train.add_argument("--threads", type=_positive_int, default=None, metavar="T",
                          help="OpenMP threads for the kernels (default: OMP_NUM_THREADS)")
     p_train.add_argument("--test-size", type=_fraction, default=0.2, metavar="F",
@@ -150,7 +166,11 @@ def build_parser():
     p_train.add_argument("--early-stopping", action="store_true",
                          help="stop when the score on an internal validation split stalls")
     p_train.add_argument("--out", metavar="MODEL", default=None,
-                         help="model file to write (default: DATA's name with .nnfast)")
+                         help="model file to write (default: DATA's name with .nnfast); "
+                              "never one of the inputs")
+    p_train.add_argument("--save-on-interrupt", action="store_true",
+                         help="on Ctrl-C, save the model as trained so far (default: save "
+                              "nothing; either way the exit code is 130)")
 
     p_predict = sub.add_parser(
         "predict", help="predict with a saved model; CSV to stdout or --out",
@@ -166,7 +186,8 @@ def build_parser():
     p_predict.add_argument("--proba", action="store_true",
                            help="add the class probabilities (classifiers)")
     p_predict.add_argument("--out", metavar="FILE", default=None,
-                           help="write the CSV here instead of stdout")
+                           help="write the CSV here instead of stdout (never one of the "
+                                "inputs)")
 
     # Everything after "bench" belongs to nnfast.bench, which parses its own options
     # (--help included, hence add_help=False): one parser per option set, so the two can

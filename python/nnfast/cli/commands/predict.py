@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
 import sys
 
 import numpy as np
 
 from ..errors import CLIError
+from ..outputs import atomic_output, refuse_input_as_output
 from ..readers import read_table
 
 __all__ = ["run"]
@@ -18,6 +20,9 @@ def _load_model(path):
 
     if not os.path.exists(path):
         raise CLIError(f"no such model file: {path}")
+    # A FIFO or a device would block or never end: a model is a regular file.
+    if not os.path.isdir(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        raise CLIError(f"model {path} is not a regular file (a device, FIFO or socket)")
     try:
         return nnfast.load(path)
     except Exception as exc:
@@ -27,6 +32,8 @@ def _load_model(path):
 
 def run(args, out):
     """Write the predictions for ``args.data`` as CSV to `out` or ``args.out``; return 0."""
+    if args.out:
+        refuse_input_as_output(args.out, {"MODEL": args.model, "DATA": args.data})
     model = _load_model(args.model)
     n_features = int(model.n_features_in_)
     X, _, _, _ = read_table(args.data, args.target, need_target=False, n_features=n_features)
@@ -43,22 +50,19 @@ def run(args, out):
         proba = model.predict_proba(X)
         header += [f"proba_{c}" for c in model.classes_]
         columns += [proba[:, j] for j in range(proba.shape[1])]
-    handle = None
-    try:
-        if args.out:
-            try:
-                handle = open(args.out, "w", newline="", encoding="utf-8")
-            except OSError as exc:
-                raise CLIError(f"cannot write {args.out}: {exc.strerror or exc}") from None
-        writer = csv.writer(handle or out, lineterminator="\n")
+
+    def write(stream):
+        writer = csv.writer(stream, lineterminator="\n")
         writer.writerow(header)
         for i in range(X.shape[0]):
             writer.writerow([repr(float(c[i])) if isinstance(c[i], (float, np.floating))
                              else c[i] for c in columns])
-    finally:
-        if handle is not None:
-            handle.close()
+
     if args.out:
+        with atomic_output(args.out, "w") as handle:
+            write(handle)
         print(f"{X.shape[0]} predictions written to {args.out}", file=sys.stderr)
+    else:
+        write(out)
     return 0
 

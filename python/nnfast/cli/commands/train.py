@@ -3,14 +3,23 @@ metrics, save the model (``nnfast.load`` reads it back)."""
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 import numpy as np
 
 from ..errors import CLIError
-from ..readers import read_table
+from ..outputs import atomic_output, refuse_input_as_output
+from ..readers import format_bytes, physical_memory, read_table
 
-__all__ = ["run", "infer_task"]
+__all__ = ["run", "infer_task", "training_memory"]
+
+# Copies of the parameters a fit holds at once: the parameters and their gradients, plus
+# the solver's state (adam: two moments; sgd: the velocities; L-BFGS: scipy's flat vectors
+# and its 10 correction pairs), plus the best parameters kept for early stopping.
+_PARAMETER_COPIES = {"adam": 4, "sgd": 3, "lbfgs": 26}
+# How the stochastic solvers' warning about Ctrl-C begins.
+_INTERRUPTED = "Training interrupted"
 
 
 def infer_task(y):
@@ -30,8 +39,112 @@ def _default_model_path(data):
     return f"{stem}.nnfast"
 
 
+def training_memory(layer_sizes, solver, batch_rows, early_stopping=False, itemsize=8):
+    """(parameters, bytes): how many parameters a network of `layer_sizes` (inputs, hidden
+    ..., outputs) has, and about how much memory fitting it takes: the parameter copies
+    the solver keeps, and the activations and deltas of `batch_rows` rows per layer."""
+    sizes = [int(n) for n in layer_sizes]
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    copies = _PARAMETER_COPIES.get(solver, 4) + (1 if early_stopping else 0)
+    activations = 2 * batch_rows * sum(sizes)
+    return n_params, itemsize * (copies * n_params + activations)
+
+
+def _check_network_fits(args, n_features, n_outputs, n_rows):
+    """CLIError, with the figure, for a network whose training would need more memory than
+    this machine has (``--hidden 1000000,1000000`` asks for terabytes)."""
+    memory = physical_memory()
+    if memory is None:
+        return
+    batch = n_rows if args.solver == "lbfgs" else min(args.batch_size or 200, n_rows)
+    layers = (n_features, *args.hidden, n_outputs)
+    n_params, needed = training_memory(layers, args.solver, batch, args.early_stopping)
+    if needed > memory:
+        raise CLIError(f"a {'-'.join(map(str, layers))} network has {n_params:,} parameters; "
+                       f"training it needs about {format_bytes(needed)} of memory, this "
+                       f"machine has {format_bytes(memory)} (choose smaller --hidden sizes)")
+
+
+def _default_output(args):
+    """The model path: --out, else DATA's name with .nnfast; never DATA itself."""
+    if args.out:
+        refuse_input_as_output(args.out, {"DATA": args.data})
+        return args.out
+    path = _default_model_path(args.data)
+    refuse_input_as_output(path, {"DATA": args.data},
+                           option="the default model path (DATA's name with .nnfast)")
+    return path
+
+
+def _check_output_folder(path):
+    """CLIError now, not after the training, for a model path whose folder is missing."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"cannot write the model to {path}: no such folder {folder}")
+
+
+def _fit(model, X, y):
+    """Fit `model`; return (not_converged, epochs, whole): `epochs` is None when the fit
+    ran to its end, else the number of whole epochs done before Ctrl-C stopped it, and
+    `whole` says whether the model then holds those epochs' weights (a stochastic solver)
+    or was stopped midway (L-BFGS, or Ctrl-C outside the epoch loop)."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    epochs_done = [0]
+    callbacks = list(model.callbacks or [])
+
+    def count(est, info):  # the estimator's own count is lost when Ctrl-C escapes fit
+        epochs_done[0] = info["epoch"]
+        return False
+
+    model.callbacks = [*callbacks, count]
+    interrupted = False
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            try:
+                model.fit(X, y)
+            except ValueError as exc:
+                raise CLIError(f"training failed: {exc}") from None
+            except KeyboardInterrupt:  # L-BFGS (scipy) lets it through, as may a setup step
+                interrupted = True
+    finally:
+        model.callbacks = callbacks or None
+    if not interrupted:
+        # The stochastic solvers catch Ctrl-C, keep the last whole epoch and say so in a
+        # warning: an interruption, not a finished fit.
+        if any(str(w.message).startswith(_INTERRUPTED) for w in caught):
+            return False, int(model.n_iter_), True
+    else:
+        return False, epochs_done[0], False
+    return any(issubclass(w.category, ConvergenceWarning) for w in caught), None, True
+
+
+def _save(model, path):
+    with atomic_output(path, "wb") as f:
+        model.save(f)
+
+
+def _interrupted(model, path, epochs, whole, save):
+    """Ctrl-C ended the training after `epochs` whole epochs: one line on stderr, the
+    model saved only when the user asked for it (--save-on-interrupt); return 130."""
+    line = f"nnfast train: interrupted after {epochs} epoch{'s' if epochs != 1 else ''}"
+    if not save:
+        line += "; nothing saved (--save-on-interrupt keeps the model trained so far)"
+    elif not whole:
+        line += "; nothing saved (stopped midway, not between epochs: no whole model)"
+    else:
+        _save(model, path)
+        line += f"; the model trained so far saved to {os.path.abspath(path)}"
+    print(line, file=sys.stderr)
+    return 130
+
+
 def run(args, out):
-    """Train on ``args.data`` with the options of ``nnfast train``; return 0."""
+    """Train on ``args.data`` with the options of ``nnfast train``; return 0, or 130 when
+    Ctrl-C stopped the training."""
+    path = _default_output(args)
+    _check_output_folder(path)
     X, y, names, target = read_table(args.data, args.target, need_target=True)
     task = args.task or infer_task(y)
     if task == "regress":
@@ -41,12 +154,12 @@ def run(args, out):
         y = y.astype(np.float64)
     # scikit-learn only now, after the file has been read: a bad file fails fast, and
     # importing this module (the tests do) stays cheap.
-    from sklearn.exceptions import ConvergenceWarning
-
     from nnfast import MLPClassifier, MLPRegressor
 
-    if task == "classify" and np.unique(y).size < 2:
+    n_classes = np.unique(y).size if task == "classify" else 0
+    if task == "classify" and n_classes < 2:
         raise CLIError(f"target column {target!r} holds a single class; need at least 2")
+    _check_network_fits(args, X.shape[1], 1 if n_classes <= 2 else n_classes, X.shape[0])
     X_test = y_test = None
     if args.test_size > 0:
         from sklearn.model_selection import train_test_split
@@ -93,16 +206,12 @@ def run(args, out):
     if args.solver == "lbfgs":
         print("  (L-BFGS: no per-epoch progress; up to "
               f"{epochs} iterations)", file=out, flush=True)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        try:
-            model.fit(X, y)
-        except ValueError as exc:
-            raise CLIError(f"training failed: {exc}") from None
-    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+    not_converged, interrupted_after, whole = _fit(model, X, y)
+    if interrupted_after is not None:
+        return _interrupted(model, path, interrupted_after, whole, args.save_on_interrupt)
+    if not_converged:
         print(f"  note: not converged after {model.n_iter_} epochs "
               f"(more --epochs or another --lr may help)", file=out)
-    model.callbacks = None
     if X_test is not None:
         print(f"held-out metrics ({X_test.shape[0]} rows):", file=out)
         pred = model.predict(X_test)
@@ -117,11 +226,7 @@ def run(args, out):
             rmse = float(np.sqrt(np.mean((pred - y_test) ** 2)))
             print(f"  R^2  {r2_score(y_test, pred):.4f}", file=out)
             print(f"  RMSE {rmse:.6g}", file=out)
-    path = args.out or _default_model_path(args.data)
-    try:
-        model.save(path)
-    except OSError as exc:
-        raise CLIError(f"cannot write the model to {path}: {exc.strerror or exc}") from None
+    _save(model, path)
     print(f"model saved to {os.path.abspath(path)}", file=out)
     return 0
 

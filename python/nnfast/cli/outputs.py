@@ -1,0 +1,97 @@
+"""Files the command line writes: never one of its inputs, never half written.
+
+:func:`refuse_input_as_output` runs before any work, so a refused command has written
+nothing; :func:`atomic_output` writes through a temporary file in the output's own folder
+and renames it over the output only once the content is complete, so an interrupted or
+failed write leaves the previous file (or none) whole.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from contextlib import contextmanager
+
+from .errors import CLIError
+
+__all__ = ["refuse_input_as_output", "atomic_output"]
+
+
+def _same_file(a, b):
+    """True when paths `a` and `b` name one file: the same normalised path, or (both
+    existing) the same inode, which also catches hard links and symbolic links."""
+    if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): no inode to share
+        return False
+
+
+def refuse_input_as_output(output, inputs, option="--out"):
+    """Raise CLIError when the path `output` is one of `inputs`, a dict
+    {role (e.g. 'DATA'): path}; `option` names where the output path came from."""
+    for role, path in inputs.items():
+        if _same_file(output, path):
+            raise CLIError(f"{option} {output} is the input {role} file; refusing to "
+                           f"overwrite it (name another output file)")
+
+
+def _new_file_mode():
+    # mkstemp creates 0600; a file the command writes should get what open() would give.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextmanager
+def atomic_output(path, mode="w"):
+    """Open `path` for writing (`mode` "w": text, UTF-8, newline=""; "wb": binary) through a
+    temporary file in the same folder, renamed over `path` when the block ends without an
+    exception; on an exception (Ctrl-C included) the temporary file is removed and `path`
+    is untouched. A symbolic link is written through (its target is replaced); an
+    existing non-regular file (/dev/null, a FIFO) is written directly, since it cannot be
+    replaced. OSError while opening is raised as CLIError naming `path`."""
+    path = os.fspath(path)
+    target = os.path.realpath(path)
+    binary = mode == "wb"
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise CLIError(f"cannot write {path}: it is a directory")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        try:
+            handle = (open(target, "wb") if binary
+                      else open(target, "w", newline="", encoding="utf-8"))
+        except OSError as exc:
+            raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+        with handle:
+            yield handle
+        return
+    folder, name = os.path.split(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder or ".")
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+    handle = None
+    try:
+        os.chmod(tmp, stat.S_IMODE(st.st_mode) if st is not None else _new_file_mode())
+        handle = (os.fdopen(fd, "wb") if binary
+                  else os.fdopen(fd, "w", newline="", encoding="utf-8"))
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        if handle is None:  # fdopen never took the descriptor over
+            os.close(fd)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if isinstance(exc, OSError):  # a full disk, a vanished folder: the user's problem
+            raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
