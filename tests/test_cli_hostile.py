@@ -457,3 +457,23 @@ def test_line_numbers_count_the_blank_lines_too(tmp_path, capsys):
     path.write_text("a,b,y\n\n1,2,0\n\n\n1,2\n")
     assert main(["train", str(path)]) == 2
     _one_error_line(capsys, "train", "line 6: 2 fields")
+
+
+def test_a_reader_that_stops_reading_ends_predict_quietly(model, tmp_path):
+    # `nnfast predict ... | head -1`: the pipe closes under predict's writes.
+    X = np.random.RandomState(0).randn(50000, 2)
+    np.savez(tmp_path / "d.npz", X=X)
+    proc = subprocess.Popen([sys.executable, "-m", "nnfast", "predict", str(model),
+                             str(tmp_path / "d.npz")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout.readline() == b"prediction\n"
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 141, stderr
+    assert stderr == b""

@@ -22,6 +22,7 @@ package runs nothing and imports neither scikit-learn nor the commands.
 """
 from __future__ import annotations
 
+import os
 import sys
 from importlib import import_module
 
@@ -30,13 +31,17 @@ from .parser import build_parser
 
 __all__ = ["main", "build_parser", "CLIError"]
 
+# 128 + SIGPIPE: what a shell reports for a program that wrote to a closed pipe.
+_BROKEN_PIPE = 141
+
 
 def main(argv=None, out=None):
     """Run the command line with `argv` (default: ``sys.argv[1:]``); return the exit code.
 
     0 on success; 2 for a usage error (unknown command, bad option: argparse's message
     is printed to stderr) or a :class:`CLIError` (one line on stderr); 130 on Ctrl-C;
-    ``bench`` returns the benchmarks' own code. Output goes to `out` (default:
+    141, silently, when stdout is a pipe its reader closed (``| head``); ``bench``
+    returns the benchmarks' own code. Output goes to `out` (default:
     ``sys.stdout``).
     """
     out = sys.stdout if out is None else out
@@ -66,3 +71,14 @@ def main(argv=None, out=None):
     except KeyboardInterrupt:
         print(f"nnfast {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if out is not sys.stdout:
+            raise
+        # The reader has gone (`nnfast predict ... | head`): stop quietly, with the code of
+        # a program that SIGPIPE ended. Whatever is still buffered for stdout goes to
+        # /dev/null, or Python's exit would report the broken pipe once more.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # no real file descriptor behind it
+            pass
+        return _BROKEN_PIPE
