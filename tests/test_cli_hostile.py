@@ -119,12 +119,29 @@ def test_train_refuses_a_default_model_path_that_is_the_data(tmp_path, capsys, m
     assert _digest(data) == digest and sorted(os.listdir(tmp_path)) == ["data.nnfast"]
 
 
-def test_train_checks_the_output_folder_before_training(tmp_path, capsys):
+@pytest.mark.parametrize("out, message", [
+    ("no/m.nnfast", "no such folder"),
+    (".", "it is a directory"),
+    ("read-only.nnfast", "permission denied"),
+])
+def test_train_checks_its_output_before_training(out, message, tmp_path, capsys):
     data = _blobs(tmp_path / "d.csv")
-    assert main(["train", str(data), "--epochs", "1", "--out",
-                 str(tmp_path / "no" / "m.nnfast")]) == 2
+    (tmp_path / "read-only.nnfast").write_bytes(b"keep")
+    os.chmod(tmp_path / "read-only.nnfast", 0o444)
+    if message == "permission denied" and os.access(tmp_path / "read-only.nnfast", os.W_OK):
+        pytest.skip("running as root: every file is writable")
+    assert main(["train", str(data), "--epochs", "1", "--out", out]) == 2
     cap = capsys.readouterr()
-    assert "cannot write the model" in cap.err and "epoch" not in cap.out
+    assert f"cannot write {out}: {message}" in cap.err and "epoch" not in cap.out
+    assert (tmp_path / "read-only.nnfast").read_bytes() == b"keep"
+
+
+def test_predict_writes_to_dev_stdout_even_when_it_is_a_pipe(model, tmp_path):
+    if not os.path.exists("/dev/stdout"):
+        pytest.skip("no /dev/stdout")
+    proc = _subprocess(["predict", model, _blobs(tmp_path / "d.csv"), "--out", "/dev/stdout"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0] == "prediction" and len(proc.stdout.splitlines()) == 41
 
 
 def _half_writing_save(est, file):

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from .errors import CLIError
 
-__all__ = ["refuse_input_as_output", "atomic_output"]
+__all__ = ["refuse_input_as_output", "check_writable", "atomic_output"]
 
 
 def _same_file(a, b):
@@ -44,6 +44,27 @@ def _new_file_mode():
     return 0o666 & ~umask
 
 
+def check_writable(path):
+    """os.stat of the output `path` (None when it does not exist yet), or CLIError when it
+    cannot be written: a directory, a read-only file, a missing folder. Called before
+    the work too, so that a long training never ends in 'cannot write'."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        folder = os.path.dirname(os.path.realpath(path))
+        if not os.path.isdir(folder):
+            raise CLIError(f"cannot write {path}: no such folder {folder}") from None
+        return None
+    except OSError as exc:
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CLIError(f"cannot write {path}: it is a directory")
+    # Renaming over a read-only file would succeed where open() fails: keep open's answer.
+    if not os.access(path, os.W_OK):
+        raise CLIError(f"cannot write {path}: permission denied")
+    return st
+
+
 @contextmanager
 def atomic_output(path, mode="w"):
     """Open `path` for writing (`mode` "w": text, UTF-8, newline=""; "wb": binary) through a
@@ -53,25 +74,19 @@ def atomic_output(path, mode="w"):
     existing non-regular file (/dev/null, a FIFO) is written directly, since it cannot be
     replaced. OSError while opening is raised as CLIError naming `path`."""
     path = os.fspath(path)
-    target = os.path.realpath(path)
     binary = mode == "wb"
-    try:
-        st = os.stat(target)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-    if st is not None and stat.S_ISDIR(st.st_mode):
-        raise CLIError(f"cannot write {path}: it is a directory")
+    st = check_writable(path)
     if st is not None and not stat.S_ISREG(st.st_mode):
+        # Opened by its own name: /dev/stdout resolves to a pipe that has no path.
         try:
-            handle = (open(target, "wb") if binary
-                      else open(target, "w", newline="", encoding="utf-8"))
+            handle = (open(path, "wb") if binary
+                      else open(path, "w", newline="", encoding="utf-8"))
         except OSError as exc:
             raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
         with handle:
             yield handle
         return
+    target = os.path.realpath(path)  # through a symbolic link: the file it names
     folder, name = os.path.split(target)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder or ".")

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 
 from ..errors import CLIError
-from ..outputs import atomic_output, refuse_input_as_output
+from ..outputs import atomic_output, check_writable, refuse_input_as_output
 from ..readers import read_table
 
 __all__ = ["run"]
@@ -34,6 +34,7 @@ def run(args, out):
     """Write the predictions for ``args.data`` as CSV to `out` or ``args.out``; return 0."""
     if args.out:
         refuse_input_as_output(args.out, {"MODEL": args.model, "DATA": args.data})
+        check_writable(args.out)
     model = _load_model(args.model)
     n_features = int(model.n_features_in_)
     X, _, _, _ = read_table(args.data, args.target, need_target=False, n_features=n_features)

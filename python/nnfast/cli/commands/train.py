@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ..errors import CLIError
-from ..outputs import atomic_output, refuse_input_as_output
+from ..outputs import atomic_output, check_writable, refuse_input_as_output
 from ..readers import format_bytes, physical_memory, read_table
 
 __all__ = ["run", "infer_task", "training_memory"]
@@ -76,13 +76,6 @@ def _default_output(args):
     return path
 
 
-def _check_output_folder(path):
-    """CLIError now, not after the training, for a model path whose folder is missing."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CLIError(f"cannot write the model to {path}: no such folder {folder}")
-
-
 def _fit(model, X, y):
     """Fit `model`; return (not_converged, epochs, whole): `epochs` is None when the fit
     ran to its end, else the number of whole epochs done before Ctrl-C stopped it, and
@@ -144,7 +137,7 @@ def run(args, out):
     """Train on ``args.data`` with the options of ``nnfast train``; return 0, or 130 when
     Ctrl-C stopped the training."""
     path = _default_output(args)
-    _check_output_folder(path)
+    check_writable(path)
     X, y, names, target = read_table(args.data, args.target, need_target=True)
     task = args.task or infer_task(y)
     if task == "regress":
