@@ -14,11 +14,19 @@ Subcommands (each has ``--help``)::
 
 A bad file, column, value or model file is reported as one line
 ``nnfast <command>: error: ...`` on stderr with exit code 2 (as are usage errors).
+An output (``--out``, or train's default model path) that is one of the command's inputs
+is refused before any work; outputs are written to a temporary file beside them and
+renamed, so they are replaced whole or not at all. Ctrl-C exits with 130 and one line
+(``train``: "interrupted after N epochs"; it saves nothing unless --save-on-interrupt).
+A command started with SIGINT ignored (``nohup``, ``&`` in a script) keeps ignoring it,
+as its starter asked; SIGTERM then stops it, leaving the output as it was (at most a
+hidden ``.NAME.*.part`` file beside it).
 
 Where things live: :mod:`.parser` (the argparse tree and option types), :mod:`.readers`
-(CSV / .npz files), :mod:`.errors` (:class:`CLIError`), :mod:`.commands` (one module per
-subcommand). What the demo computes and prints is :mod:`nnfast.lecture`. Importing this
-package runs nothing and imports neither scikit-learn nor the commands.
+(CSV / .npz files), :mod:`.outputs` (what may be written, and how), :mod:`.errors`
+(:class:`CLIError`), :mod:`.commands` (one module per subcommand). What the demo
+computes and prints is :mod:`nnfast.lecture`. Importing this package runs nothing and
+imports neither scikit-learn nor the commands.
 """
 from __future__ import annotations
 
