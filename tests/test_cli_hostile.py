@@ -448,6 +448,14 @@ def test_separators_and_other_scripts_digits_are_not_numbers(cell, tmp_path, cap
     _one_error_line(capsys, "train", f"non-numeric value {cell!r} in feature column 'a'")
 
 
+@pytest.mark.parametrize("cell", ["nan", "-inf", "1e999"])
+def test_non_finite_features_are_named_as_such(cell, tmp_path, capsys):
+    path = _write_csv(tmp_path / "d.csv", ["a", "y"], [["1", "0"], [cell, "1"]])
+    assert main(["train", str(path)]) == 2
+    _one_error_line(capsys, "train", f"line 3: value {cell!r} in feature column 'a' is not "
+                                     f"a finite number")
+
+
 def test_a_header_row_of_empty_cells_is_an_error_not_skipped(tmp_path, capsys):
     path = tmp_path / "d.csv"
     path.write_text(",,\n1,2,0\n3,4,1\n5,6,0\n")

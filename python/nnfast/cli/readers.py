@@ -260,9 +260,12 @@ def _read_csv(path, target, need_target, n_features, size):
             if cell == "":
                 raise CLIError(f"{path} line {line}: missing value in column {header[j]!r}")
             value = _parse_number(cell)
-            if value is None or not np.isfinite(value):
+            if value is None:
                 raise CLIError(f"{path} line {line}: non-numeric value {cell!r} in feature "
                                f"column {header[j]!r}")
+            if not np.isfinite(value):  # 'nan', 'inf', or beyond float64 ('1e999')
+                raise CLIError(f"{path} line {line}: value {cell!r} in feature column "
+                               f"{header[j]!r} is not a finite number")
             X[i, k] = value
     y = None
     if t is not None and need_target:
