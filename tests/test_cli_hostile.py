@@ -311,6 +311,19 @@ def test_training_memory_counts_parameters_and_solver_copies():
     assert training_memory([2, 3, 1], "adam", 10, early_stopping=True)[1] == adam + 8 * n
 
 
+def test_running_out_of_memory_is_one_line(model, tmp_path, monkeypatch, capsys):
+    from nnfast.cli.commands import predict
+
+    message = "Unable to allocate 8.00 TiB for an array with shape (1099511627776,)"
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError(message)
+
+    monkeypatch.setattr(predict, "read_table", exhausted)
+    assert main(["predict", str(model), str(_blobs(tmp_path / "d.csv"))]) == 2
+    _one_error_line(capsys, "predict", f"out of memory: {message}")
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 @pytest.mark.parametrize("what", ["fifo", "dev-zero", "fifo-model"])
 def test_data_that_is_not_a_regular_file_is_refused_without_reading(what, model, tmp_path):

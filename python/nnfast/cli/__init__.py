@@ -79,6 +79,10 @@ def main(argv=None, out=None):
     except KeyboardInterrupt:
         print(f"nnfast {args.command}: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as exc:  # a big DATA through a big model: NumPy names the size
+        detail = f": {str(exc).splitlines()[0]}" if str(exc) else ""
+        print(f"nnfast {args.command}: error: out of memory{detail}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         if out is not sys.stdout:
             raise
