@@ -403,7 +403,7 @@ def test_files_from_the_previous_writer_load_with_the_same_arrays(tmp_path, no_p
             assert s.tobytes() == members[f"opt_{tag}_{j}"].tobytes()
     assert float(opt.learning_rate) == meta["optimizer"]["learning_rate"]
     for key, value in meta["fitted"].items():
-        assert getattr(est, key) == persistence._loads(json.dumps(value).encode()), key
+        assert getattr(est, key) == persistence._loads(json.dumps(value).encode(), 64, 64), key
     for key, stored in meta["lists"].items():
         assert getattr(est, key) == (members[key].tolist() if stored else None), key
     X = LEGACY_X if meta["feature_names_in_"] is None else pd.DataFrame(

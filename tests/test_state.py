@@ -111,3 +111,55 @@ def test_io_reads_no_private_attribute():
         private = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
                           and node.attr.startswith("_") and not node.attr.startswith("__")})
         assert not private, f"{path.name} reads {private}"
+
+
+def _changed(data, **changes):
+    out = dict(data)
+    for key, value in changes.items():
+        out[key] = value
+    return out
+
+
+@pytest.mark.parametrize("case", ["identity head", "exp head", "duplicate classes",
+                                  "unsorted classes", "nan weight", "inf best weight",
+                                  "activation evil", "n_jobs x", "zero hidden units",
+                                  "layers", "binary with 3 classes", "negative count",
+                                  "nan optimizer state", "feature names"])
+def test_restore_refuses_a_model_no_fit_could_make(case):
+    est = _fit(MLPClassifier, solver="sgd")
+    data = state.export(est)
+    W = [w.copy() for w in data["coefs_"]]
+    W[0][0, 0] = np.nan
+    opt = dict(data["optimizer"], velocities=[v.copy() for v in data["optimizer"]["velocities"]])
+    opt["velocities"][1][0, 0] = np.inf
+    bad = {
+        "identity head": _changed(data, out_activation_="identity"),
+        "exp head": _changed(data, out_activation_="exp"),
+        "duplicate classes": _changed(data, classes_=np.array(["a", "a", "c"])),
+        "unsorted classes": _changed(data, classes_=np.array(["c", "b", "a"])),
+        "nan weight": _changed(data, coefs_=W),
+        "inf best weight": _changed(data, best_coefs=W),
+        "activation evil": _changed(data, params={**data["params"], "activation": "evil"}),
+        "n_jobs x": _changed(data, params={**data["params"], "n_jobs": "x"}),
+        "zero hidden units": _changed(data, params={**data["params"],
+                                                    "hidden_layer_sizes": (5, 0)}),
+        "layers": _changed(data, n_layers_=5),
+        "binary with 3 classes": _changed(data, label_binarizer={
+            **data["label_binarizer"], "y_type_": "binary"}),
+        "negative count": _changed(data, n_iter_=-1),
+        "nan optimizer state": _changed(data, optimizer=opt),
+        "feature names": _changed(data, feature_names_in_=np.array(["a"], dtype=object)),
+    }[case]
+    with pytest.raises(ValueError, match="invalid model"):
+        state.restore(MLPClassifier, bad)
+
+
+def test_restore_checks_a_regressors_head():
+    data = state.export(_fit(MLPRegressor))
+    for head in ("logistic", "softmax", "exp"):
+        with pytest.raises(ValueError, match="out_activation_"):
+            state.restore(MLPRegressor, {**data, "out_activation_": head})
+    poisson = {**data, "params": {**data["params"], "loss": "poisson"}}
+    with pytest.raises(ValueError, match="out_activation_='identity'"):
+        state.restore(MLPRegressor, poisson)
+    assert state.restore(MLPRegressor, {**poisson, "out_activation_": "exp"}).loss == "poisson"

@@ -169,6 +169,8 @@ def _zip64_extra(extra, size, csize, offset):
             size, csize, offset = (next(wide) if v == 0xFFFFFFFF else v
                                    for v in (size, csize, offset))
         pos += 4 + n
+    if 0xFFFFFFFF in (size, csize, offset):
+        raise _bad("a zip64 size or offset without its zip64 extra field")
     return size, csize, offset
 
 
@@ -263,8 +265,9 @@ def npy_header(body, name):
                 head, max_header_size=_MAX_HEADER)
         else:
             raise ValueError(f"unsupported .npy version {version}")
-    except (ValueError, TypeError, SyntaxError, EOFError, OverflowError, RecursionError,
-            MemoryError) as exc:
+    # numpy parses the header with ast and, for old headers, tokenize: a forged one can
+    # raise from deep inside either (SyntaxError, tokenize.TokenError, RecursionError, ...)
+    except Exception as exc:  # noqa: BLE001
         raise ValueError(f"member {name!r} is not a valid .npy array ({exc})") from None
     if any(d < 0 for d in shape):
         raise ValueError(f"member {name!r} declares a negative shape {list(shape)}")

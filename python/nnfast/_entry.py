@@ -7,9 +7,15 @@ __all__ = ["from_sklearn", "load"]
 
 
 def load(file):
-    """Load a model written by ``est.save`` (a path or a binary file object): a fitted
-    nnfast MLPClassifier or MLPRegressor. Raises ValueError for a file that is truncated,
-    tampered with or not one nnfast reads (see :mod:`nnfast.io.persistence`)."""
+    """Load a model written by ``est.save`` (a path to a regular file, or a seekable binary
+    file object): a fitted nnfast MLPClassifier or MLPRegressor.
+
+    The file is data, never code: nothing in it is executed, nothing is allocated beyond
+    what its own size justifies, and the whole model is checked before it is returned. Its
+    SHA-256 guards against corruption, not forgery (anyone can recompute it). Raises
+    FileNotFoundError / IsADirectoryError for a path that is no file, and ValueError naming
+    the problem for any file that is truncated, tampered with, or not a model a fit could
+    have produced (see :mod:`nnfast.io.persistence`)."""
     from . import mlp  # noqa: F401  (registers the estimator classes)
     from .io import persistence
 

@@ -363,7 +363,7 @@ def _check_labels(state, n_outputs):
     fits = {"binary": n in (1, 2) and n_outputs == 1,
             "multiclass": n >= 3 and n_outputs == n,
             "multilabel-indicator": n >= 2 and n_outputs == n}
-    if y_type not in fits:
+    if not isinstance(y_type, str) or y_type not in fits:
         _fail(f"unknown label type {y_type!r:.40}")
     if not fits[y_type]:
         _fail(f"{n} classes ({y_type}) do not match an output layer of {n_outputs} units")
@@ -375,11 +375,12 @@ def _check_optimizer(state):
     the next partial_fit continues with (others are dropped then, see optimizer_fits)."""
     opt = state["optimizer"]
     kind = opt.get("kind") if isinstance(opt, dict) else None
-    if kind not in OPTIMIZERS or not all(isinstance(opt.get(name), (list, tuple))
+    if not isinstance(kind, str) or kind not in OPTIMIZERS or not all(isinstance(opt.get(name), (list, tuple))
                                          for name in OPTIMIZERS[kind]["arrays"]):
         _fail(f"unknown or incomplete optimizer state (kind {kind!r:.40})")
     rate, t = opt.get("learning_rate", 0.0), opt.get("t", 0)
-    if not (_is_real(rate) and np.isfinite(rate) and rate >= 0) or not _is_count(t):
+    if not (_is_real(rate) and (isinstance(rate, Integral) or np.isfinite(rate)) and rate >= 0
+            and _is_count(t)):
         _fail(f"the optimizer's learning_rate={rate!r:.40} or step count t={t!r:.40} is not "
               "a non-negative number")
     if optimizer_fits(state):

@@ -88,6 +88,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import warnings
 from numbers import Integral, Real
 
@@ -106,6 +107,10 @@ _META, _HASH = "__metadata__", "__sha256__"
 _FILE_KEYS = {"no_improvement_count": "_no_improvement_count"}
 _LISTS = tuple(f.key for f in state.FIELDS if f.kind == "curve")
 _SCALARS = {_FILE_KEYS.get(f.key, f.key): f.key for f in state.FIELDS if f.kind == "scalar"}
+# the metadata's keys (see the module docstring); a new key is a new format version
+_META_KEYS = ("format", "format_version", "nnfast_version", "estimator", "params", "dtype",
+              "layer_shapes", "fitted", "feature_names_in_", "classes", "lists", "optimizer",
+              "arrays")
 _OPT_ARRAYS = {kind: tuple(zip(("s1", "s2"), spec["arrays"]))
                for kind, spec in state.OPTIMIZERS.items()}
 
@@ -166,8 +171,31 @@ def _no_constant(name):
     raise ValueError(f"{name} is not JSON (nnfast writes non-finite numbers as tags)")
 
 
-def _loads(raw):
-    """The metadata (UTF-8 JSON bytes) as Python values, tags decoded."""
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def _count_outside_strings(raw, chars, limit):
+    """How many of `chars` the JSON text `raw` holds outside its strings: the plain count
+    where that is within `limit` (an upper bound), else exactly (one string at a time,
+    no copy of the whole)."""
+    n = sum(raw.count(c) for c in chars)
+    if n > limit:
+        for match in _JSON_STRING.finditer(raw):
+            text = match.group()
+            n -= sum(text.count(c) for c in chars)
+    return n
+
+
+def _loads(raw, max_containers, max_values):
+    """The metadata (UTF-8 JSON bytes) as Python values, tags decoded. A JSON value costs
+    tens of bytes of memory for a few bytes of text (an empty list: some 60 for 3), so
+    the number of lists and objects and of values is bounded first, by what the file's
+    members can justify (see load)."""
+    containers = _count_outside_strings(raw, (b"[", b"{"), max_containers)
+    values = _count_outside_strings(raw, (b",", b":"), max_values) + 1
+    _expect(containers <= max_containers and values <= max_values,
+            f"malformed metadata ({containers} JSON lists and objects, {values} values; the "
+            f"members of this file justify at most {max_containers} and {max_values})")
     try:
         return json.loads(raw.decode("utf-8"), object_pairs_hook=_decode_object,
                           parse_constant=_no_constant)
@@ -346,26 +374,50 @@ def _check_meta(meta):
             f"format version {version} is newer than this nnfast reads (format version "
             f"{FORMAT_VERSION}; the file was written by nnfast "
             f"{_short(meta.get('nnfast_version'))}): upgrade nnfast to load it")
+    unknown = sorted(set(meta) - set(_META_KEYS))
+    _expect(not unknown, f"unknown metadata keys {_short(unknown)}")
+    writer = meta.get("nnfast_version")
+    _expect(isinstance(writer, str) and len(writer) <= 64,
+            f"invalid nnfast_version {_short(writer)}")
+
+
+def _header(members, key):
+    """The checked .npy header of member `key` (parsed once; members maps a name to its
+    bytes, then to (header, bytes))."""
+    entry = members[key]
+    if not isinstance(entry, tuple):
+        members[key] = entry = (_archive.npy_header(entry, key), entry)
+    return entry[0]
 
 
 def _small_member(members, name, missing):
     """The bytes of the 1-D uint8 member `name` (metadata, hash), removed from `members`."""
     _expect(name in members, missing)
-    header, body = members.pop(name)
+    header = _header(members, name)
+    body = members.pop(name)[1]
     _expect(header.dtype == np.uint8 and len(header.shape) == 1, f"malformed {name} member")
     return bytes(body[header.offset:])
 
 
+def _rows(members, key):
+    if key not in members:
+        return 0
+    shape = _header(members, key).shape
+    return shape[0] if len(shape) in (1, 2) else 0
+
+
 def _arrays(manifest, members):
-    """{name: read-only array} of the members, each first checked against its manifest
-    entry (so that no array is made from a header the manifest does not confirm)."""
+    """{name: read-only array} of the members, each header parsed and checked against its
+    manifest entry only once the names agree (so that no array is made from a header the
+    manifest does not confirm, and a file of many junk members stops at their names)."""
     _expect(isinstance(manifest, dict), "metadata has no array manifest")
     missing = sorted(set(manifest) - set(members))
     extra = sorted(set(members) - set(manifest))
     _expect(not missing, f"missing arrays: {_short(missing)}")
     _expect(not extra, f"unexpected extra arrays: {_short(extra)}")
     out = {}
-    for key, (header, body) in members.items():
+    for key in members:
+        header, body = _header(members, key), members[key][1]
         entry = manifest[key]
         _expect(isinstance(entry, list) and len(entry) == 2,
                 f"the manifest entry of {key!r} is not [dtype, shape]")
@@ -384,12 +436,16 @@ def load(file):
 
     The estimator classes are found through :mod:`nnfast.state`'s registry, which
     ``nnfast.mlp`` fills when imported; :func:`nnfast.load` imports it first."""
-    spans = _archive.members(_archive.read_bytes(file))
-    # every member's .npy header is checked against the bytes it holds before any is used
-    members = {key: (_archive.npy_header(body, key), body) for key, body in spans.items()}
+    members = dict(_archive.members(_archive.read_bytes(file)))
     meta_bytes = _small_member(members, _META, "not an nnfast model file: no __metadata__ "
                                                "member")
-    meta = _loads(meta_bytes)
+    # What the metadata may hold: a fixed set of keys; per member a manifest entry (2 lists,
+    # 4 values), per layer (at most one per 2 members) a shape (a list, 2 values); per class
+    # a class weight (a list, 2 values); per feature (coefs_0's rows) a name. The bounds
+    # leave a margin over that, so only a file whose members justify them reaches json.
+    n_members, n_classes = len(members), _rows(members, "classes_")
+    meta = _loads(meta_bytes, 1024 + 3 * n_members + 2 * n_classes,
+                  4096 + 8 * n_members + 4 * n_classes + 2 * _rows(members, "coefs_0"))
     _check_meta(meta)
     stored = _small_member(members, _HASH, "no __sha256__ member: cannot verify the file's "
                                            "integrity")
@@ -448,6 +504,7 @@ def _from_meta(meta, members):
                     and members[key].ndim == 1, f"array {key!r} missing or not 1-D float64")
 
     params = _object(meta, "params", "the constructor parameters")
+    _expect("callbacks" not in params, "callbacks are code and never saved; this file has them")
     L = len(shapes)
     coefs = [members[f"coefs_{i}"] for i in range(L)]
     intercepts = [members[f"intercepts_{i}"] for i in range(L)]
@@ -479,7 +536,8 @@ def _from_meta(meta, members):
 
     opt = meta.get("optimizer")
     if opt is not None:
-        _expect(isinstance(opt, dict) and opt.get("type") in _OPT_ARRAYS,
+        _expect(isinstance(opt, dict) and isinstance(opt.get("type"), str)
+                and opt["type"] in _OPT_ARRAYS,
                 f"unknown optimizer {_short(opt)}")
         restored["optimizer"] = _restore_optimizer(opt, members, coefs + intercepts, dtype,
                                                    expected)
