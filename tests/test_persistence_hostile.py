@@ -159,11 +159,15 @@ def test_paths_that_are_no_model(tmp_path):
     assert peak < PEAK_CONSTANT
 
 
-def test_file_objects_must_be_seekable(clf_bytes):
+def test_file_objects_must_be_seekable_and_binary(clf_bytes, tmp_path):
     r, w = os.pipe()
     os.close(w)
     with open(r, "rb") as pipe, pytest.raises(ValueError, match="seekable"):
         nnfast.load(pipe)
+    text = tmp_path / "m.nnf"
+    text.write_bytes(clf_bytes)
+    with open(text, encoding="latin1") as f, pytest.raises(ValueError, match="binary mode"):
+        nnfast.load(f)
     # and one that is loads from where it stands
     buf = io.BytesIO(b"junk" + clf_bytes)
     buf.seek(4)

@@ -71,6 +71,8 @@ def _check_file_ends(f, start, size):
     no archive costs nothing."""
     f.seek(start)
     head = f.read(min(size, 4))
+    if not isinstance(head, bytes):
+        raise ValueError("the model file object must be opened in binary mode ('rb')")
     tail = b""
     if size >= _END.size:
         f.seek(start + size - _END.size)

@@ -64,24 +64,16 @@ starts from) and callbacks.
 What ``load`` trusts
 ====================
 
-Nothing. The SHA-256 is an integrity check against corruption (a truncated copy, a flipped
-bit), not a proof of origin: it has no key, and anyone who edits a file can recompute it.
-So the loader treats every file as hostile: it never executes code (no pickle, the metadata
-is JSON), never inflates anything (only stored, uncompressed members; see
-:mod:`nnfast._archive`), and never allocates beyond what the file's own size justifies: the
-file is read once (regular files only), members are views of its bytes whose sizes, dtypes
-and shapes are checked against the manifest before use, and no dtype or shape is taken from
-the metadata alone. Then the whole model is checked before it is returned (here, and by
-:func:`nnfast.state.restore`): shapes that chain, finite weights, classes that are unique,
-sorted and of the stored dtype, an output activation that fits the estimator and its
-targets, and constructor parameters that scikit-learn's parameter constraints accept.
-
-``load`` raises FileNotFoundError for a missing path, IsADirectoryError for a directory, and
-ValueError naming the problem for everything else: not a regular file, not a zip / truncated
-/ compressed / overlapping members, a member that needs pickle, missing metadata or hash,
-malformed JSON, another format, a format version newer than this nnfast reads, a hash
-mismatch, an unknown estimator class, missing or unexpected members, arrays of the wrong
-dtype or shape, and a model that is not one a fit could have produced.
+Nothing. The SHA-256 guards against corruption (a truncated copy, a flipped bit), not
+forgery: it has no key, anyone who edits a file can recompute it. So the loader never
+executes code (no pickle; JSON metadata), never inflates anything (stored members only,
+see :mod:`nnfast._archive`), never allocates beyond what the file's own size justifies (no
+dtype, shape or count is taken from the metadata alone), and checks the whole model before
+returning it (here, and in :func:`nnfast.state.restore`). It raises FileNotFoundError for a
+missing path, IsADirectoryError for a directory, and ValueError naming the problem for any
+other file: not regular, not a clean uncompressed npz, a member that needs pickle, malformed
+or unknown metadata, a newer format version, a hash mismatch, members missing, extra or of
+the wrong dtype / shape, and a model that no fit could have produced.
 """
 from __future__ import annotations
 
@@ -234,6 +226,8 @@ def _classes_info(classes):
         elif kinds <= {bool}:
             kind, stored = "bool", classes.astype(bool)
         elif kinds <= {int}:
+            _expect(all(-2**63 <= c < 2**63 for c in classes.tolist()),
+                    "int labels beyond int64 cannot be saved")
             kind, stored = "int", classes.astype(np.int64)
         elif kinds <= {int, float}:
             kind, stored = "float", classes.astype(np.float64)
