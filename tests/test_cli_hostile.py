@@ -515,3 +515,43 @@ def test_a_reader_that_stops_reading_ends_predict_quietly(model, tmp_path):
             proc.wait()
     assert proc.returncode == 141, stderr
     assert stderr == b""
+
+
+def test_a_file_name_with_a_line_break_is_still_one_error_line(tmp_path, capsys):
+    assert main(["train", str(tmp_path / "no\nsuch.csv")]) == 2
+    _one_error_line(capsys, "train", "no\\nsuch.csv")
+
+
+def test_text_labels_cannot_be_regressed_nor_fractions_classified(tmp_path, capsys):
+    np.savez(tmp_path / "u.npz", X=np.zeros((30, 2)), y=np.array(["\u00e9", "b"] * 15))
+    assert main(["train", str(tmp_path / "u.npz"), "--task", "regress"]) == 2
+    _one_error_line(capsys, "train", "is not numeric: it cannot be regressed")
+    path = _csv_with_target(tmp_path / "f.csv", [str(0.5 + i) for i in range(30)])
+    assert main(["train", str(path), "--task", "classify"]) == 2
+    _one_error_line(capsys, "train", "holds fractional numbers: they are not class labels")
+
+
+def test_a_model_that_would_not_load_back_is_not_written(tmp_path, monkeypatch, capsys):
+    def refuse(file):
+        raise ValueError("invalid model: coefs_0 holds NaN or infinite values\nmore")
+
+    monkeypatch.setattr(nnfast, "load", refuse)
+    out = tmp_path / "m.nnfast"
+    assert main(["train", str(_blobs(tmp_path / "d.csv")), "--epochs", "1", "--out",
+                 str(out)]) == 2
+    _one_error_line(capsys, "train", "does not load back (invalid model: coefs_0 holds")
+    assert not out.exists() and sorted(os.listdir(tmp_path)) == ["d.csv"]
+
+
+@pytest.mark.parametrize("options", [["--alpha", "1e300"], ["--batch-size", "1"]])
+def test_whatever_train_writes_loads_back(options, tmp_path, capsys):
+    # Features near float64's limit overflow the solver's running averages.
+    path = _write_csv(tmp_path / "d.csv", ["a", "y"],
+                      [[str(1e300 * (i % 2)), str(i % 2)] for i in range(30)])
+    out = tmp_path / "m.nnfast"
+    code = main(["train", str(path), "--epochs", "3", "--out", str(out), *options])
+    err = capsys.readouterr().err
+    if code == 0:
+        nnfast.load(out)
+    else:
+        assert code == 2 and err.count("\n") == 1 and not out.exists(), err

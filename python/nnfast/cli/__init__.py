@@ -74,7 +74,9 @@ def main(argv=None, out=None):
     try:
         return int(command.run(args, out) or 0)
     except CLIError as exc:
-        print(f"nnfast {args.command}: error: {exc}", file=sys.stderr)
+        # One line, even for a file name with a line break in it.
+        message = str(exc).replace("\r", "\\r").replace("\n", "\\n")
+        print(f"nnfast {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"nnfast {args.command}: interrupted", file=sys.stderr)

@@ -2,6 +2,7 @@
 metrics, save the model (``nnfast.load`` reads it back)."""
 from __future__ import annotations
 
+import io
 import os
 import sys
 import warnings
@@ -98,7 +99,7 @@ def _fit(model, X, y):
             try:
                 model.fit(X, y)
             except ValueError as exc:
-                raise CLIError(f"training failed: {exc}") from None
+                raise CLIError(f"training failed: {_first_line(exc)}") from None
             except KeyboardInterrupt:  # L-BFGS (scipy) lets it through, as may a setup step
                 interrupted = True
     finally:
@@ -114,8 +115,26 @@ def _fit(model, X, y):
 
 
 def _save(model, path):
+    """Write `model` to `path` (whole or not at all), once it is known to load back: a file
+    ``nnfast.load`` refuses (a model with non-finite values) is not worth writing."""
+    import nnfast
+
+    buffer = io.BytesIO()
+    model.save(buffer)
+    try:
+        nnfast.load(io.BytesIO(buffer.getvalue()))
+    except ValueError as exc:
+        raise CLIError(f"the trained model does not load back ({_first_line(exc)}); "
+                       f"nothing saved (a lower --lr or --alpha, or scaled features, may "
+                       f"help)") from None
     with atomic_output(path, "wb") as f:
-        model.save(f)
+        f.write(buffer.getvalue())
+
+
+def _first_line(exc):
+    # scikit-learn's messages may quote whole arrays over many lines; the CLI has one.
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def _interrupted(model, path, epochs, whole, save):
@@ -141,10 +160,13 @@ def run(args, out):
     X, y, names, target = read_table(args.data, args.target, need_target=True)
     task = args.task or infer_task(y)
     if task == "regress":
-        if y.dtype == object:
+        if y.dtype.kind not in "biuf":
             raise CLIError(f"target column {target!r} is not numeric: it cannot be "
                            f"regressed (use --task classify)")
         y = y.astype(np.float64)
+    elif y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        raise CLIError(f"target column {target!r} holds fractional numbers: they are not "
+                       f"class labels (use --task regress)")
     # scikit-learn only now, after the file has been read: a bad file fails fast, and
     # importing this module (the tests do) stays cheap.
     from nnfast import MLPClassifier, MLPRegressor
