@@ -40,7 +40,7 @@ from model_files import (
 )
 
 import nnfast
-from nnfast import MLPRegressor
+from nnfast import MLPClassifier, MLPRegressor
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +81,18 @@ def test_forged_archive_structure_is_refused(clf_bytes, case):
     assert isinstance(out, ValueError), repr(out)
     assert message is None or re.search(message, str(out)), str(out)
     assert peak < 3 * len(data) + PEAK_CONSTANT, peak
+
+
+def test_zip64_archives_load(monkeypatch):
+    """Past 2 GiB or 65535 members zipfile writes zip64 records: a model saved with those
+    limits made tiny (so every record is zip64) loads, the same model."""
+    est = fit(MLPClassifier, solver="adam")
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 16)
+    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)
+    data = save_bytes(est)
+    assert b"PK\x06\x06" in data and b"PK\x06\x07" in data
+    got = load_bytes(data)
+    assert got.predict_proba(X).tobytes() == est.predict_proba(X).tobytes()
 
 
 def test_many_members_cost_a_bounded_multiple_of_the_file(clf_bytes):

@@ -50,10 +50,16 @@ def _bad(msg):
 # ---------------------------------------------------------------------------
 
 def _read_exactly(f, size):
-    data = f.read(size)
-    if not isinstance(data, bytes) or len(data) != size:
-        raise ValueError("the model file changed size while it was read")
-    return data
+    """`size` bytes from f; a raw file's read may return less than asked (Linux stops one
+    read at 2 GiB), so it loops, and refuses a file that ends early or was not binary."""
+    chunks, left = [], size
+    while left:
+        chunk = f.read(left)
+        if not chunk or not isinstance(chunk, bytes) or len(chunk) > left:
+            raise ValueError("the model file changed size while it was read")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def _check_ends(head, tail):
@@ -109,7 +115,7 @@ def read_bytes(file):
         fd = os.open(path, flags)
     except FileNotFoundError:
         raise FileNotFoundError(f"no such file: {path!r}") from None
-    with os.fdopen(fd, "rb", buffering=0) as f:
+    with os.fdopen(fd, "rb") as f:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(f"is a directory, not a model file: {path!r}")
@@ -229,8 +235,6 @@ def members(data):
             raise _bad(f"member {name!r} fails its CRC-32 check (corrupted)")
         out[name] = body
         used_to = start + size
-    if not out and count:
-        raise _bad("no members")
     return out
 
 
