@@ -274,6 +274,46 @@ def test_ctrl_c_during_train_exits_130_and_saves_only_on_request(save, tmp_path)
         assert os.listdir(tmp_path) == ["d.csv"]
 
 
+def _interrupt_at_epoch(monkeypatch, epoch):
+    """Make every MLPClassifier fit raise KeyboardInterrupt in its callback after `epoch`
+    epochs, where a Ctrl-C between epochs lands."""
+    fit = nnfast.MLPClassifier.fit
+
+    def interrupted_fit(self, X, y, **kwargs):
+        def ctrl_c(est, info):
+            if info["epoch"] == epoch:
+                raise KeyboardInterrupt
+            return False
+        self.callbacks = [*(self.callbacks or []), ctrl_c]
+        return fit(self, X, y, **kwargs)
+
+    monkeypatch.setattr(nnfast.MLPClassifier, "fit", interrupted_fit)
+
+
+@pytest.mark.parametrize("save, loads", [(False, True), (True, True), (True, False)])
+def test_an_interrupted_training_saves_only_on_request_and_only_what_loads(
+        save, loads, tmp_path, monkeypatch, capsys):
+    _interrupt_at_epoch(monkeypatch, 2)
+    if not loads:
+        def refuse(file):
+            raise ValueError("invalid model")
+        monkeypatch.setattr(nnfast, "load", refuse)
+    out = tmp_path / "m.nnfast"
+    argv = ["train", str(_blobs(tmp_path / "d.csv")), "--epochs", "50", "--out", str(out)]
+    assert main(argv + (["--save-on-interrupt"] if save else [])) == 130
+    cap = capsys.readouterr()
+    assert cap.err.count("\n") == 1
+    assert cap.err.startswith("nnfast train: interrupted after 2 epochs; ")
+    assert "held-out" not in cap.out and "model saved" not in cap.out
+    if save and loads:
+        assert f"saved to {out}" in cap.err
+        monkeypatch.undo()
+        assert nnfast.load(out).n_iter_ == 2
+    else:
+        assert ("does not load back" if save else "nothing saved") in cap.err
+        assert not out.exists()
+
+
 # ---------------------------------------------------------------------------
 # Extreme options and files that are not files: one line, exit 2
 # ---------------------------------------------------------------------------

@@ -146,8 +146,12 @@ def _interrupted(model, path, epochs, whole, save):
     elif not whole:
         line += "; nothing saved (stopped midway, not between epochs: no whole model)"
     else:
-        _save(model, path)
-        line += f"; the model trained so far saved to {os.path.abspath(path)}"
+        try:
+            _save(model, path)
+        except CLIError as exc:  # still an interruption: 130, with the reason on the line
+            line += f"; {exc}"
+        else:
+            line += f"; the model trained so far saved to {os.path.abspath(path)}"
     print(line, file=sys.stderr)
     return 130
 
