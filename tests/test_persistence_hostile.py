@@ -323,3 +323,25 @@ def test_malformed_json_is_a_value_error(clf_bytes, text, message):
 def test_a_field_of_the_wrong_type_is_a_value_error(clf_bytes, path, value):
     with pytest.raises(ValueError):
         load_bytes(edit(clf_bytes, set_at(path, value)))
+
+
+@pytest.mark.parametrize("case", ["nan weight", "identity head", "fifo"])
+def test_predict_refuses_such_a_model_with_exit_2(clf_bytes, tmp_path, capsys, case):
+    """The command line loads through nnfast.load: a refused model is one line and exit 2
+    (a NaN-weight model used to predict class 0 with NaN probabilities and exit 0)."""
+    from nnfast.cli import main
+
+    path = tmp_path / "m.nnf"
+    if case == "fifo":
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("no FIFOs on this platform")
+        os.mkfifo(path)
+    else:
+        change = {"nan weight": member("coefs_0", poke(np.nan)),
+                  "identity head": set_at(["fitted", "out_activation_"], "identity")}[case]
+        path.write_bytes(edit(clf_bytes, change))
+    data = tmp_path / "d.csv"
+    data.write_text("a,b,c,d\n" + "\n".join(",".join(map(str, row)) for row in X[:3]) + "\n")
+    assert main(["predict", str(path), str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search("cannot load model|not a regular file", err), err
