@@ -57,6 +57,7 @@ def _check_network_fits(args, n_features, n_outputs, n_rows):
     memory = physical_memory()
     if memory is None:
         return
+    # scikit-learn's batch_size="auto" is min(200, rows); L-BFGS takes every row at once.
     batch = n_rows if args.solver == "lbfgs" else min(args.batch_size or 200, n_rows)
     layers = (n_features, *args.hidden, n_outputs)
     n_params, needed = training_memory(layers, args.solver, batch, args.early_stopping)
@@ -104,13 +105,12 @@ def _fit(model, X, y):
                 interrupted = True
     finally:
         model.callbacks = callbacks or None
-    if not interrupted:
-        # The stochastic solvers catch Ctrl-C, keep the last whole epoch and say so in a
-        # warning: an interruption, not a finished fit.
-        if any(str(w.message).startswith(_INTERRUPTED) for w in caught):
-            return False, int(model.n_iter_), True
-    else:
+    if interrupted:
         return False, epochs_done[0], False
+    # The stochastic solvers catch Ctrl-C, keep the last whole epoch and say so in a
+    # warning: an interruption, not a finished fit.
+    if any(str(w.message).startswith(_INTERRUPTED) for w in caught):
+        return False, int(model.n_iter_), True
     return any(issubclass(w.category, ConvergenceWarning) for w in caught), None, True
 
 
