@@ -172,8 +172,12 @@ def _csv_with_target(path, cells):
 def test_whole_number_targets_beyond_float64s_integers_stay_floats(tmp_path):
     _, y, _, _ = read_table(_csv_with_target(tmp_path / "t.csv", ["0", "1e19"]))
     assert y.dtype == np.float64 and y.tolist() == [0.0, 1e19]
-    _, y, _, _ = read_table(_csv_with_target(tmp_path / "t.csv", ["0", str(2**53)]))
+    _, y, _, _ = read_table(_csv_with_target(tmp_path / "t.csv", ["0.0", str(2.0**53)]))
     assert y.dtype == np.int64 and y.tolist() == [0, 2**53]
+    _, y, _, _ = read_table(_csv_with_target(tmp_path / "t.csv", ["0", str(2**53 + 1)]))
+    assert y.dtype == np.int64 and y.tolist() == [0, 2**53 + 1]
+    _, y, _, _ = read_table(_csv_with_target(tmp_path / "t.csv", ["0", str(2**63)]))
+    assert y.dtype == np.float64 and y.tolist() == [0.0, 2.0**63]
 
 
 @settings(max_examples=200, deadline=None)
@@ -183,11 +187,11 @@ def test_whole_number_targets_beyond_float64s_integers_stay_floats(tmp_path):
 def test_numeric_targets_are_read_as_their_float_value(tmp_path_factory, values):
     path = _csv_with_target(tmp_path_factory.mktemp("t") / "t.csv", [repr(v) for v in values])
     _, y, _, _ = read_table(path)
-    expected = [float(repr(v)) for v in values]
     assert y.dtype.kind in "if"
-    assert y.astype(np.float64).tolist() == expected
-    if y.dtype.kind == "i":  # an int64 target holds each value exactly
-        assert [int(v) for v in y] == [int(e) for e in expected]
+    assert y.astype(np.float64).tolist() == [float(repr(v)) for v in values]
+    if y.dtype.kind == "i":  # an int64 target holds each value exactly as written
+        assert y.tolist() == [int(v) if isinstance(v, int) else int(float(repr(v)))
+                              for v in values]
 
 
 @pytest.mark.parametrize("cells, message", [

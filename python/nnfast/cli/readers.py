@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import stat
 import zipfile
 
@@ -20,6 +21,9 @@ __all__ = ["read_table", "physical_memory", "format_bytes"]
 # Integers up to 2**53 are exact in float64, which is how a CSV cell is parsed: a
 # whole-number target beyond that is kept as float rather than cast to a wrong int64.
 _EXACT_INT = 2**53
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# An integer as a CSV writes one (ASCII digits: _parse_number has vetted the rest).
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 # How much memory reading a file may take, as a multiple of its size: a CSV held as
 # Python strings takes several times its bytes.
 _CSV_MEMORY_FACTOR = 8
@@ -275,14 +279,20 @@ def _read_csv(path, target, need_target, n_features, size):
 
 
 def _csv_target(path, name, cells, lines):
-    """The target column's cells as int64 (whole numbers that float64 holds exactly),
-    float64 (other numbers) or object (text labels: any cell not a number)."""
+    """The target column's cells as int64 (integers written as such within int64's range,
+    or whole numbers that float64 holds exactly), float64 (other numbers) or object
+    (text labels: any cell not a number)."""
     for cell, line in zip(cells, lines):
         if cell == "":
             raise CLIError(f"{path} line {line}: missing target value in column {name!r}")
     numbers = [_parse_number(c) for c in cells]
     if any(v is None for v in numbers):
         return np.array(cells, dtype=object)
+    if all(_INTEGER.fullmatch(c) for c in cells):
+        # Read exactly: through float64, 9007199254740993 would become ...992.
+        integers = [int(c) for c in cells]
+        if all(_INT64_MIN <= v <= _INT64_MAX for v in integers):
+            return np.array(integers, dtype=np.int64)
     y = np.array(numbers, dtype=np.float64)
     bad = np.flatnonzero(~np.isfinite(y))
     if bad.size:
