@@ -72,6 +72,23 @@ def test_training_memory_counts_parameters_and_solver_copies():
     assert training_memory([2, 3, 1], "adam", 10, early_stopping=True)[1] == adam + 8 * n
 
 
+@pytest.mark.parametrize("name", ["d.csv", "d.npz"])
+def test_data_too_big_for_memory_is_refused_before_reading(name, tmp_path, monkeypatch,
+                                                            capsys):
+    from nnfast.cli import readers
+
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        blobs(path)
+    else:
+        np.savez(path, X=np.zeros((40, 2)), y=np.arange(40) % 2)
+    memory = path.stat().st_size // 2  # a machine smaller than the file itself
+
+    monkeypatch.setattr(readers, "physical_memory", lambda: memory)
+    assert main(["train", str(path)]) == 2
+    one_error_line(capsys, "train", f"of memory to read; this machine has {memory} B")
+
+
 def test_running_out_of_memory_is_one_line(model, tmp_path, monkeypatch, capsys):
     from nnfast.cli.commands import predict
 
