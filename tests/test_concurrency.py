@@ -274,3 +274,114 @@ def test_imported_with_sklearn_and_torch(order):
     alone = _run_mixed("nnfast")
     assert len(alone) > 0
     assert _run_mixed(order) == alone
+
+
+# ---------------------------------------------------------------------------------------------
+# One estimator, two fits at once
+# ---------------------------------------------------------------------------------------------
+
+def _held_fit(est, method, X, y, **kw):
+    """Starts est.<method>(X, y) in a thread whose first epoch callback waits for release();
+    returns (thread, started event, release function, result box)."""
+    started, go = threading.Event(), threading.Event()
+    box = {}
+
+    def hold(_est, info):
+        if not started.is_set():  # the first epoch of the first call only
+            started.set()
+            assert go.wait(60)
+        return False
+
+    est.set_params(callbacks=[hold])
+
+    def run():
+        try:
+            box["result"] = getattr(est, method)(X, y, **kw)
+        except BaseException as exc:  # noqa: BLE001  (reported by the test)
+            box["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert started.wait(60)
+    return thread, go.set, box
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("first", ["fit", "partial_fit"])
+@pytest.mark.parametrize("second", ["fit", "partial_fit", "callback"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_a_second_fit_of_one_estimator_raises_and_leaves_it_consistent(first, second, kind):
+    """While one thread fits an estimator, fit / partial_fit of the same estimator from another
+    thread (or from the running fit's own callback) raises RuntimeError at once and changes
+    nothing; the first fit ends as if alone (bitwise a fit that ran alone), n_iter_ and
+    loss_curve_ agree. Once it is done the estimator can be fitted again."""
+    from sklearn.base import clone
+
+    from nnfast import MLPClassifier, MLPRegressor
+
+    X, y = training_problem([5, 3], "softmax", np.float64, m=60)
+    y = y.argmax(1) if kind == "classifier" else y[:, 0]
+    Est = MLPClassifier if kind == "classifier" else MLPRegressor
+    est = Est(hidden_layer_sizes=(7,), max_iter=6, tol=0.0, random_state=0)
+    extra = {"classes": [0, 1, 2]} if kind == "classifier" and first == "partial_fit" else {}
+    alone = getattr(clone(est), first)(X, y, **extra)
+    if second == "callback":
+        errors = []
+
+        def refit(inner, info):
+            if info["epoch"] == 1:  # once: a nested fit would call this again
+                try:
+                    inner.fit(X, y)
+                except RuntimeError as exc:
+                    errors.append(exc)
+            return False
+
+        getattr(est.set_params(callbacks=[refit]), first)(X, y, **extra)
+        assert errors and all("already being fitted" in str(e) for e in errors)
+    else:
+        thread, release, box = _held_fit(est, first, X, y, **extra)
+        try:
+            more = {"classes": [0, 1, 2]} if kind == "classifier" and second == "partial_fit" else {}
+            with pytest.raises(RuntimeError, match=f"{second}: this {Est.__name__} is already"):
+                getattr(est, second)(X, y, **more)
+        finally:
+            release()
+            thread.join(60)
+        assert not thread.is_alive() and "error" not in box, box.get("error")
+    assert est.n_iter_ == alone.n_iter_ == len(est.loss_curve_)
+    assert est.loss_curve_ == alone.loss_curve_
+    for a, b in zip(est.coefs_ + est.intercepts_, alone.coefs_ + alone.intercepts_):
+        np.testing.assert_array_equal(a, b)
+    est.set_params(callbacks=None).fit(X, y)  # free again
+    assert est.n_iter_ == len(est.loss_curve_)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_threads_hammering_one_estimator_leave_it_consistent():
+    """Eight threads each calling fit or partial_fit on one estimator, many times: every call
+    either completes or raises the RuntimeError, and the estimator always ends consistent."""
+    from nnfast import MLPClassifier
+
+    X, y = training_problem([4, 2], "softmax", np.float64, m=40)
+    y = y.argmax(1)
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=4, tol=0.0, random_state=0)
+    est.partial_fit(X, y, classes=[0, 1])
+    outcomes = []
+
+    def worker(i):
+        for j in range(15):
+            try:
+                if (i + j) % 2:
+                    est.partial_fit(X, y)
+                else:
+                    est.fit(X, y)
+                outcomes.append("ok")
+            except RuntimeError as exc:
+                assert "already being fitted" in str(exc)
+                outcomes.append("busy")
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(worker, range(8)))
+    assert len(outcomes) == 120 and "ok" in outcomes
+    assert est.n_iter_ == len(est.loss_curve_)
+    assert est.t_ == est.n_iter_ * 40

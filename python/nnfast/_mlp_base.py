@@ -6,7 +6,9 @@ nnfast.mlp's docstring.
 """
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from contextlib import contextmanager
 from itertools import chain
 from numbers import Integral, Real
@@ -43,6 +45,35 @@ from . import _checks, _codes, _core, _inference, _lbfgs
 from ._stochastic import STOCHASTIC_SOLVERS, StochasticSolverMixin
 
 _LEAKY_SLOPE = 0.01
+
+# The estimators being fitted now, by id: a second fit / partial_fit of one of them (from
+# another thread, or from a callback of the running fit) would interleave two runs' updates
+# of the same attributes and leave them inconsistent (n_iter_ of one run, the loss curve of
+# both). The id is stable while the call holds the estimator; nothing is stored on it, so
+# pickling, clone and deepcopy see no lock.
+_FITTING: set[int] = set()
+_FITTING_LOCK = threading.Lock()
+
+
+def exclusive_fit(method):
+    """fit / partial_fit: raises RuntimeError, before touching the estimator, when the same
+    estimator is already inside one of them."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        key = id(self)
+        with _FITTING_LOCK:
+            if key in _FITTING:
+                raise RuntimeError(
+                    f"{method.__name__}: this {type(self).__name__} is already being fitted "
+                    f"(in another thread, or by a callback of its own fit); one estimator "
+                    f"takes one fit or partial_fit at a time: wait for it, or fit a clone")
+            _FITTING.add(key)
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            with _FITTING_LOCK:
+                _FITTING.discard(key)
+    return run
 
 def _cpu_count():
     if hasattr(os, "process_cpu_count"):
@@ -362,6 +393,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
 
+    @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to data matrix X and target(s) y.

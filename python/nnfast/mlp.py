@@ -64,7 +64,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
-from ._mlp_base import BaseMultilayerPerceptron, validate_data
+from ._mlp_base import BaseMultilayerPerceptron, exclusive_fit, validate_data
 from .state import register_estimators
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
@@ -205,6 +205,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                                          score_function=accuracy_score)
 
     @available_if(lambda est: est._check_solver())
+    @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with a single iteration over the given data.
@@ -336,6 +337,7 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     # scikit-learn offers partial_fit on the regressor whatever the solver (with lbfgs it
     # runs a warm-started L-BFGS fit); so does nnfast, to stay a drop-in replacement.
     @available_if(lambda est: est._check_solver)
+    @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with a single iteration over the given data.
