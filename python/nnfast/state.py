@@ -29,7 +29,10 @@ L-BFGS fit has no ``t_`` or optimizer)::
         the hyper-parameters and counters of OPTIMIZERS[kind], and its state arrays}
 
 :func:`export` returns the estimator's own arrays and lists (no copies: read them, do not
-modify them); :func:`restore` copies everything it is given.
+modify them); :func:`restore` copies everything it is given, after :func:`check` has made
+sure it is a model a fit could have produced (a model file or a foreign estimator is
+untrusted input: a wrong output activation, NaN weights or an invalid parameter would
+otherwise load and only fail, or silently mispredict, later).
 """
 from __future__ import annotations
 
