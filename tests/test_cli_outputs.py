@@ -83,17 +83,24 @@ def test_train_refuses_a_default_model_path_that_is_the_data(tmp_path, capsys, m
     ("no/m.nnfast", "no such folder"),
     (".", "it is a directory"),
     ("read-only.nnfast", "permission denied"),
+    ("read-only/m.nnfast", "the folder"),
 ])
 def test_train_checks_its_output_before_training(out, message, tmp_path, capsys):
     data = blobs(tmp_path / "d.csv")
     (tmp_path / "read-only.nnfast").write_bytes(b"keep")
     os.chmod(tmp_path / "read-only.nnfast", 0o444)
-    if message == "permission denied" and os.access(tmp_path / "read-only.nnfast", os.W_OK):
-        pytest.skip("running as root: every file is writable")
-    assert main(["train", str(data), "--epochs", "1", "--out", out]) == 2
+    (tmp_path / "read-only").mkdir()
+    os.chmod(tmp_path / "read-only", 0o555)
+    try:
+        if "read-only" in out and os.access(tmp_path / out.split("/")[0], os.W_OK):
+            pytest.skip("running as root: everything is writable")
+        assert main(["train", str(data), "--epochs", "1", "--out", out]) == 2
+    finally:
+        os.chmod(tmp_path / "read-only", 0o755)  # or pytest cannot clean it up
     cap = capsys.readouterr()
     assert f"cannot write {out}: {message}" in cap.err and "epoch" not in cap.out
     assert (tmp_path / "read-only.nnfast").read_bytes() == b"keep"
+    assert os.listdir(tmp_path / "read-only") == []
 
 
 def test_predict_writes_to_dev_stdout_even_when_it_is_a_pipe(model, tmp_path):

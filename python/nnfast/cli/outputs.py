@@ -51,17 +51,21 @@ def check_writable(path):
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        folder = os.path.dirname(os.path.realpath(path))
-        if not os.path.isdir(folder):
-            raise CLIError(f"cannot write {path}: no such folder {folder}") from None
-        return None
+        st = None
     except OSError as exc:
         raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise CLIError(f"cannot write {path}: it is a directory")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        return st  # a device or a FIFO: written in place, whatever its folder
     # Renaming over a read-only file would succeed where open() fails: keep open's answer.
-    if not os.access(path, os.W_OK):
+    if st is not None and not os.access(path, os.W_OK):
         raise CLIError(f"cannot write {path}: permission denied")
+    folder = os.path.dirname(os.path.realpath(path))
+    if not os.path.isdir(folder):
+        raise CLIError(f"cannot write {path}: no such folder {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):  # the temporary file goes there
+        raise CLIError(f"cannot write {path}: the folder {folder} is not writable")
     return st
 
 
