@@ -149,6 +149,7 @@ def forgeries(data):
         "member count": (patched(data, end + 8, "<2H", 65000, 65000), "central directory"),
         "members overlap": (patched(data, second + 42, "<L", local1), "overlap|local header"),
         "member listed twice": (duplicated, "twice|overlap"),
+        "non-ASCII name": (patched(data, first + 46, "<B", 0xFF), "ASCII"),
         "crc": (patched(data, first + 16, "<L", 12345), "CRC"),
         "compressed in the directory": (patched(data, first + 10, "<H", 8), "compressed"),
         "encrypted": (patched(data, first + 8, "<H", 1), "encrypted"),
