@@ -73,8 +73,9 @@ def test_compressed_members_are_refused_before_inflating(clf_bytes, method):
 
 @pytest.mark.parametrize("case", ["huge member size", "zip64 sizes without their field",
                                   "central directory size", "member count", "members overlap",
-                                  "member listed twice", "non-ASCII name", "crc", "compressed in the directory",
-                                  "encrypted", "prefix", "trailing bytes"])
+                                  "member listed twice", "non-ASCII name", "crc",
+                                  "compressed in the directory", "encrypted", "prefix",
+                                  "trailing bytes"])
 def test_forged_archive_structure_is_refused(clf_bytes, case):
     data, message = forgeries(clf_bytes)[case]
     out, peak, _ = measure(data)
