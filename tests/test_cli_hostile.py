@@ -17,7 +17,7 @@ pytest.importorskip("sklearn")
 from cli_files import blobs, one_error_line, run_nnfast, train_model, write_csv  # noqa: E402
 
 import nnfast  # noqa: E402
-from nnfast.cli import main  # noqa: E402
+from nnfast.cli import CLIError, main  # noqa: E402
 from nnfast.cli.commands.train import training_memory  # noqa: E402
 from nnfast.cli.parser import build_parser  # noqa: E402
 from nnfast.cli.readers import _parse_number, read_table  # noqa: E402
@@ -270,6 +270,23 @@ def test_duplicate_column_names_are_refused(header, message, tmp_path, capsys):
     path = write_csv(tmp_path / "d.csv", header, [["1", "2", "0"], ["3", "4", "1"]])
     assert main(["train", str(path)]) == 2
     one_error_line(capsys, "train", message)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["", " ", "a", " a", "b", "y", "\u00e9", "1"]), min_size=2,
+                max_size=4))
+def test_the_header_row_is_always_the_header_and_its_names_unique(tmp_path_factory, header):
+    path = write_csv(tmp_path_factory.mktemp("h") / "d.csv", header,
+                     [[str(j + i) for j in range(len(header))] for i in range(3)])
+    names = [h.strip() for h in header]
+    try:
+        X, y, features, target = read_table(path)
+    except CLIError as exc:
+        assert "\n" not in str(exc)
+        assert not any(names) or len(set(names)) < len(names), str(exc)
+        return
+    assert any(names) and len(set(names)) == len(names)
+    assert [*features, target] == names and X.shape == (3, len(names) - 1)
 
 
 def test_line_numbers_count_the_blank_lines_too(tmp_path, capsys):
