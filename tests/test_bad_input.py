@@ -9,6 +9,8 @@ import importlib
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 SIZES = [5, 4, 3]
@@ -484,3 +486,58 @@ def test_results_keep_the_input_precision(impl, dtype):
     tW, tb, _ = impl.train(X, Y, Ws, bs, learning_rate=0.1, batch_size=3)
     outs = impl.forward(X, Ws, bs) + dWs + dbs + tW + tb + [impl.softmax(X), impl.matmul(X, Ws[0])]
     assert all(o.dtype == dtype for o in outs)
+
+
+# ---------------------------------------------------------------------------
+# Sample weights of a batch: the divisor of its weighted mean
+# ---------------------------------------------------------------------------
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]),
+       batch_size=st.integers(1, 7), epochs=st.integers(1, 3),
+       order_kind=st.sampled_from(["none", "1d", "2d"]))
+def test_a_batch_without_weight_is_refused_as_the_reference_refuses_it(
+        data, dtype, batch_size, epochs, order_kind):
+    """Weights with zeros in random places: a batch whose weights sum to zero makes the
+    reference raise "sample_weight must have a positive sum"; nnfast.train raises the same
+    (saying which batch) before training, never "training diverged", and agrees otherwise."""
+    from nnfast import functional, reference
+    X, Y, Ws, bs = _valid(dtype)
+    w = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.0, 1.0, 2.5]), min_size=M,
+                                    max_size=M)), dtype)
+    assume(w.sum() > 0)
+    order = None
+    if order_kind == "1d":
+        order = np.array(data.draw(st.lists(st.integers(0, M - 1), min_size=1, max_size=2 * M)))
+    elif order_kind == "2d":
+        order = np.array([data.draw(st.permutations(range(M))) for _ in range(epochs)])
+    kw = dict(learning_rate=0.1, batch_size=batch_size, epochs=epochs, order=order,
+              sample_weight=w)
+    outcomes = []
+    for impl in (reference, functional):
+        try:
+            outcomes.append(impl.train(X, Y, Ws, bs, **kw))
+        except ValueError as exc:
+            outcomes.append(str(exc))
+    want, got = outcomes
+    if isinstance(want, str):
+        assert want == "sample_weight must have a positive sum"
+        assert isinstance(got, str) and got.startswith(want + " in every batch"), got
+    else:
+        assert not isinstance(got, str), got
+        for g, e in zip(got[0] + got[1] + [got[2]], want[0] + want[1] + [want[2]]):
+            assert_allclose(g, e, rtol=1e-4 if dtype == np.float32 else 1e-10, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype,tiny", [(np.float64, 5e-324), (np.float64, 1e-320),
+                                        (np.float32, 1e-45), (np.float32, 1e-40)])
+def test_batch_weights_too_small_to_divide_by_are_named(dtype, tiny):
+    """A batch whose weights sum to a positive number whose reciprocal overflows in the dtype:
+    every gradient would be inf. The message says so and what to do, not 'training
+    diverged ... lower learning_rate'."""
+    from nnfast import functional
+    X, Y, Ws, bs = _valid(dtype)
+    w = np.array([tiny, 0, 0, 1, 1, 1], dtype=np.float64)
+    with pytest.raises(ValueError, match=r"^sample_weight: the batch of rows \[0, 1, 2\] .*"
+                                         r"too small to divide by"):
+        functional.train(X, Y, Ws, bs, batch_size=3, epochs=2, sample_weight=w)

@@ -286,6 +286,33 @@ def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
     return new[0], new[1]
 
 
+def _check_batch_weights(w, orders, m, batch_size):
+    """Each batch's J is a weighted mean: it divides by the batch's weight sum, which must be
+    positive (the reference's loss_and_gradients refuses a batch without weight) and, in the
+    dtype, have a finite reciprocal (the kernels multiply by 1/Σw: a float64 sum of 5e-324 or
+    a float32 one of 1e-40 would make every gradient inf and read as divergence)."""
+    rows = np.arange(m)[None, :] if orders is None else orders
+    starts = np.arange(0, rows.shape[1], batch_size)
+    sums = np.add.reduceat(w.astype(np.float64)[rows], starts, axis=1)
+    with np.errstate(over="ignore", divide="ignore"):
+        usable = np.isfinite(1 / sums.astype(w.dtype)) & (sums > 0)
+    if usable.all():
+        return
+    epoch, batch = (int(i) for i in np.argwhere(~usable)[0])
+    first = int(starts[batch])
+    shown = rows[epoch, first:first + min(batch_size, 8)].tolist()
+    more = "..." if min(batch_size, rows.shape[1] - first) > 8 else ""
+    when = f"epoch {epoch + 1}, batch {batch + 1}" if orders is not None else \
+        f"batch {batch + 1} of every epoch"
+    where = f"the batch of rows {shown}{more} ({when})"
+    if not sums[epoch, batch] > 0:
+        raise ValueError(f"sample_weight must have a positive sum in every batch: {where} has "
+                         f"weight 0 (its J, a weighted mean, would divide by zero)")
+    raise ValueError(f"sample_weight: {where} has weights summing to {sums[epoch, batch]:.3g}, too "
+                     f"small to divide by in {w.dtype} (1 / sum overflows); multiply "
+                     f"sample_weight by a large constant (only the ratios of weights matter)")
+
+
 def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1,
           activation="relu", out_activation="softmax", alpha=0.0, order=None,
           negative_slope=0.01, sample_weight=None):
@@ -303,6 +330,8 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     # A batch larger than the data is the whole data, whatever integer says so.
     batch_size = min(batch_size, X.shape[0] if orders is None else orders.shape[1])
     w = _arrays.sample_weights(sample_weight, X.shape[0], X.dtype)
+    if w is not None:
+        _check_batch_weights(w, orders, X.shape[0], batch_size)
     # The kernel updates parameters in place: give it copies, never the caller's arrays.
     Ws = [np.array(W, order="C", copy=True) for W in Ws]
     bs = [np.array(b, order="C", copy=True) for b in bs]
