@@ -126,6 +126,15 @@ def test_data_that_is_not_a_regular_file_is_refused_without_reading(what, model,
     assert message in proc.stderr and proc.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_target_with_an_npz_is_refused_not_ignored(command, model, tmp_path, capsys):
+    np.savez(tmp_path / "d.npz", X=np.zeros((4, 2)), y=np.arange(4) % 2)
+    argv = ([command, str(tmp_path / "d.npz")] if command == "train"
+            else [command, str(model), str(tmp_path / "d.npz")])
+    assert main([*argv, "--target", "label"]) == 2
+    one_error_line(capsys, command, "--target names a CSV column")
+
+
 def test_npz_byte_string_labels_are_decoded(tmp_path, capsys):
     rng = np.random.RandomState(0)
     X = np.vstack([rng.randn(20, 2) + 2, rng.randn(20, 2) - 2])

@@ -97,6 +97,9 @@ def read_table(path, target=None, need_target=True, n_features=None):
         raise CLIError(f"{path} is not a regular file (a device, FIFO or socket); "
                        f"DATA must be a .csv or .npz file")
     if path.lower().endswith(".npz"):
+        if target is not None:  # silently ignored, it would train on another column
+            raise CLIError(f"--target names a CSV column; {path} is an .npz archive, whose "
+                           f"target is its array 'y'")
         return _read_npz(path, need_target)
     _check_fits_in_memory(path, size * _CSV_MEMORY_FACTOR)
     return _read_csv(path, target, need_target, n_features, size)
