@@ -168,8 +168,9 @@ class StochasticSolverMixin:
             return not stop, val_score
 
         rng = self._random_state if self.shuffle else None
+        curve_start = len(self.loss_curve_)
         try:
-            status, _ = _epochs.run_epochs(
+            status, curve = _epochs.run_epochs(
                 X_train, Y_train, sample_weight_train, net.Ws, net.bs, config, state,
                 act=net.act, head=net.head, negative_slope=net.slope,
                 opt_state=self._optimizer.state_arrays(), best=best, random_state=rng,
@@ -179,6 +180,12 @@ class StochasticSolverMixin:
                 bar.close()
 
         self._optimizer.from_state(state)
+        # The loop's own record of this call's epochs: a Ctrl-C raised in epoch_end (at its
+        # first line, say) leaves an epoch run, counted and updated, that the callback never
+        # appended; n_iter_, t_, loss_ and loss_curve_ must describe the same epochs.
+        self.loss_curve_[curve_start:] = curve
+        if curve:
+            self.loss_ = curve[-1]
         self.n_iter_ = state.n_iter
         self.t_ = state.t
         self._no_improvement_count = state.no_improvement_count
