@@ -416,6 +416,15 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         -------
         self : object
             Returns a trained MLP model.
+
+        Notes
+        -----
+        Ctrl-C stops the fit at the end of the running epoch ("Training interrupted by
+        user.", a UserWarning) where SIGINT raises KeyboardInterrupt, Python's default. With
+        SIGINT ignored, or handled by the host application without raising, training goes
+        on to max_iter, tol, a callback or time_budget (the module docstring of
+        :mod:`nnfast.mlp` says why). A second fit / partial_fit of this estimator while one
+        runs (another thread, a callback) raises RuntimeError.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=False, X_val=X_val,
                          y_val=y_val, sample_weight_val=sample_weight_val)

@@ -26,6 +26,17 @@ Where nnfast differs from scikit-learn, on purpose:
   saved best arrays alias the live ones).
 * Assigned ``coefs_`` / ``intercepts_`` are checked against the network's shape and raise a
   ValueError naming the layer.
+* One estimator takes one ``fit`` / ``partial_fit`` at a time: a second one, from another
+  thread or from a callback of the running fit, raises RuntimeError before touching it
+  (fit clones to train in parallel). scikit-learn lets the two runs interleave.
+* Ctrl-C: the C++ loop runs the process's Python signal handlers about every 100 ms
+  (PyErr_CheckSignals), so SIGINT does what its handler does. Python's default handler
+  raises KeyboardInterrupt: the fit stops with "Training interrupted by user." (a
+  UserWarning, as in scikit-learn) and keeps the model as of the last completed epoch.
+  If SIGINT is ignored (SIG_IGN, inherited by background jobs of non-interactive shells
+  and by some CI runners and service managers), or the host application's handler
+  returns without raising, the handler runs and training goes on to max_iter, tol, a
+  callback or ``time_budget``: bound long fits with those where Ctrl-C may not arrive.
 
 Extras, all off by default so that defaults stay scikit-learn's:
 
