@@ -502,11 +502,12 @@ def test_loss_grad_matches_finite_differences():
 # arrays at odd addresses (C-contiguous, not aligned to the element size)
 # ---------------------------------------------------------------------------
 
-def _misaligned(a):
-    """`a` as a C-contiguous array one byte past an aligned address, as ``distributed``
+def _misaligned(a, offset=1):
+    """`a` as a C-contiguous array `offset` bytes past an aligned address, as ``distributed``
     workers and np.frombuffer over a byte payload hand arrays over."""
     a = np.ascontiguousarray(a)
-    out = np.frombuffer(bytearray(a.nbytes + 1), dtype=a.dtype, offset=1, count=a.size)
+    out = np.frombuffer(bytearray(a.nbytes + offset), dtype=a.dtype, offset=offset,
+                        count=a.size)
     out = out.reshape(a.shape)
     out[...] = a
     assert out.flags.c_contiguous and not out.flags.aligned
@@ -564,13 +565,14 @@ def _entry_points():
     }
 
 
+@pytest.mark.parametrize("offset", [1, 3])
 @pytest.mark.parametrize("name", list(_entry_points()))
-def test_misaligned_arrays_are_accepted_and_mean_the_same(name):
+def test_misaligned_arrays_are_accepted_and_mean_the_same(name, offset):
     """scikit-learn accepts them; the kernels read through T*, so they are copied first. The
     result is bit for bit the aligned input's."""
     run = _entry_points()[name]
     want = run(lambda a: a)
-    got = run(_misaligned)
+    got = run(lambda a: _misaligned(a, offset))
     assert len(got) == len(want)
     for g, e in zip(got, want):
         np.testing.assert_array_equal(g, e)
