@@ -100,6 +100,24 @@ def test_round_trip(tmp_path, no_pickle, cls, kind, dtype):
     assert got.score(Xin, _targets(kind)) == est.score(Xin, _targets(kind))
 
 
+def test_overflowed_optimizer_state_round_trips(tmp_path):
+    """Adam's second moments overflow to inf on extreme inputs while the weights stay finite
+    (a model that predicts well): the file keeps the state as the estimator held it, and the
+    loaded model continues exactly as the saved one (the loader refused it before)."""
+    est, Xin = _fit(MLPClassifier, "multiclass_str", np.float64, solver="adam")
+    est._optimizer.vs[0][0, 0] = np.inf
+    est.save(tmp_path / "m.npz")
+    got = nnfast.load(tmp_path / "m.npz")
+    assert np.isposinf(got._optimizer.vs[0][0, 0])
+    _same_predictions(est, got, Xin)
+    y = _targets("multiclass_str")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for model in (est, got):
+            model.partial_fit(Xin, y)
+    _same_predictions(est, got, Xin)
+
+
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_partial_fit_continues_exactly(tmp_path, solver):
     """The optimizer state is saved: partial_fit after load = partial_fit without saving."""

@@ -238,7 +238,7 @@ CLASSIFIER_CASES = {
     "unsorted classes": (member("classes_", lambda c: np.array(["c", "b", "a"])), "sorted"),
     "nan weight": (member("coefs_0", poke(np.nan)), "NaN or infinite"),
     "inf intercept": (member("intercepts_1", poke(np.inf)), "NaN or infinite"),
-    "nan velocity": (member("opt_s1_0", poke(np.nan)), "NaN or infinite"),
+    "nan velocity": (member("opt_s1_0", poke(np.nan)), "NaN"),
     "activation evil": (set_at(["params", "activation"], "evil"), "'activation' parameter"),
     "n_jobs x": (set_at(["params", "n_jobs"], "x"), "'n_jobs' parameter"),
     "negative alpha": (set_at(["params", "alpha"], -1.0), "'alpha' parameter"),
@@ -264,7 +264,7 @@ REGRESSOR_CASES = {
     "exp head with squared error": (set_at(["fitted", "out_activation_"], "exp"),
                                     "out_activation_"),
     "identity head with poisson": (set_at(["params", "loss"], "poisson"), "out_activation_"),
-    "inf adam moment": (member("opt_s2_1", poke(-np.inf)), "NaN or infinite"),
+    "nan adam moment": (member("opt_s2_1", poke(np.nan)), "NaN"),
     "loss evil": (set_at(["params", "loss"], "evil"), "'loss' parameter"),
 }
 

@@ -279,15 +279,21 @@ def _is_real(v):
     return isinstance(v, Real) and not isinstance(v, (bool, np.bool_))
 
 
-def _finite_floats(a, name, dtype=None):
-    """a must be an ndarray of float32 / float64 (of `dtype` when given) with no NaN or
-    inf; min and max find both without a temporary array of a's size."""
+def _finite_floats(a, name, dtype=None, allow_inf=False):
+    """a must be an ndarray of float32 / float64 (of `dtype` when given) with no NaN and,
+    unless allow_inf, no inf; min and max find both without a temporary array of a's
+    size (NaN propagates through them)."""
     if not isinstance(a, np.ndarray) or a.dtype not in (np.float32, np.float64):
         _fail(f"{name} must be a float32 or float64 array, not "
               f"{getattr(a, 'dtype', type(a).__name__)}")
     if dtype is not None and a.dtype != dtype:
         _fail(f"{name} has dtype {a.dtype}; the model's is {dtype}")
-    if a.size and not (np.isfinite(a.min()) and np.isfinite(a.max())):
+    if not a.size:
+        return
+    low, high = a.min(), a.max()
+    if allow_inf and np.isnan(low):
+        _fail(f"{name} holds NaN values")
+    if not allow_inf and not (np.isfinite(low) and np.isfinite(high)):
         _fail(f"{name} holds NaN or infinite values")
 
 
@@ -374,8 +380,11 @@ def _check_labels(state, n_outputs):
 
 
 def _check_optimizer(state):
-    """The optimizer's kind and counters; its state arrays finite where they are the ones
-    the next partial_fit continues with (others are dropped then, see optimizer_fits)."""
+    """The optimizer's kind and counters, and its state arrays where they are the ones the
+    next partial_fit continues with (others are dropped then, see optimizer_fits): no NaN,
+    but ±inf is kept: Adam's second moments overflow to inf on extreme inputs while the
+    weights stay finite, and a restored model must continue exactly as the saved one would
+    have (prediction never reads them)."""
     opt = state["optimizer"]
     kind = opt.get("kind") if isinstance(opt, dict) else None
     if not isinstance(kind, str) or kind not in OPTIMIZERS or not all(isinstance(opt.get(name), (list, tuple))
@@ -389,7 +398,8 @@ def _check_optimizer(state):
     if optimizer_fits(state):
         for name in OPTIMIZERS[kind]["arrays"]:
             for j, a in enumerate(opt[name]):
-                _finite_floats(np.asarray(a), f"the optimizer's {name}[{j}]")
+                _finite_floats(np.asarray(a), f"the optimizer's {name}[{j}]",
+                               allow_inf=True)
 
 
 def check(est, state):
