@@ -153,6 +153,9 @@ class EpochLoop {
     std::vector<std::int64_t> sample_idx(static_cast<size_t>(n)), perm;
     std::iota(sample_idx.begin(), sample_idx.end(), std::int64_t(0));
     checkpoint_alloc();
+    // Room for the usual curve up front (no reallocation in a short fit's epochs), never
+    // max_iter's worth: it may be as large as an int64 holds.
+    loss_curve.reserve(static_cast<size_t>(std::min<std::int64_t>(cfg_.max_iter, 1 << 14)));
     // Ctrl-C is polled about every 100 ms. Reading the clock costs ~20 ns, 3 % of a XOR
     // step, so it is read every `stride` batches, the stride doubled while reads come
     // less than a millisecond apart.
