@@ -32,7 +32,8 @@ def _figure(width, height):
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise ImportError(f"drawing figures needs matplotlib: {INSTALL_HINT}") from exc
-    fig = Figure(figsize=(width, height), dpi=100)
+    # constrained layout: side-by-side panels keep their axis labels clear of each other
+    fig = Figure(figsize=(width, height), dpi=100, constrained_layout=True)
     FigureCanvasAgg(fig)
     return fig
 
