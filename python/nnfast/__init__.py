@@ -16,9 +16,10 @@ __version__ = _core.config()["version"]
 # The scikit-learn estimators (nnfast.mlp) import scikit-learn and SciPy, so they are
 # loaded on first use: ``from nnfast import MLPClassifier`` works, ``import nnfast`` stays
 # free of both. nnfast.load (pickle-free model files) and nnfast.from_sklearn are loaded the
-# same way, from nnfast._entry, which imports the estimators before nnfast.io.
+# same way, from nnfast._entry, which imports the estimators before nnfast.io; nnfast.to_onnx
+# (nnfast.onnx_export) too, so that skl2onnx is imported only by an export.
 _LAZY = {"MLPClassifier": "mlp", "MLPRegressor": "mlp", "load": "_entry",
-         "from_sklearn": "_entry", "Perceptron": "perceptron"}
+         "from_sklearn": "_entry", "Perceptron": "perceptron", "to_onnx": "onnx_export"}
 
 __all__ = ["__version__", "reference", "show_config", "config"] + list(_LAZY) + list(
     _functional_all)

@@ -10,11 +10,12 @@ Subcommands (each has ``--help``)::
     nnfast train DATA [options]  train an MLP on a CSV (header row) or .npz (X, y) file,
                                  print held-out metrics, save the model
     nnfast predict MODEL DATA    predictions (--proba: probabilities) as CSV
+    nnfast export MODEL OUT      the model as an ONNX file (needs nnfast[onnx])
     nnfast bench [ARGS]          the benchmark comparison (nnfast.bench; ARGS are its own)
 
 A bad file, column, value or model file is reported as one line
 ``nnfast <command>: error: ...`` on stderr with exit code 2 (as are usage errors).
-An output (``--out``, or train's default model path) that is one of the command's inputs
+An output (``--out``, export's OUT, or train's default model path) that is one of the command's inputs
 is refused before any work; outputs are written to a temporary file beside them and
 renamed, so they are replaced whole or not at all. Ctrl-C exits with 130 and one line
 (``train``: "interrupted after N epochs"; it saves nothing unless --save-on-interrupt).

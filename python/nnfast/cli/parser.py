@@ -189,6 +189,17 @@ def build_parser():
                            help="write the CSV here instead of stdout (never one of the "
                                 "inputs)")
 
+    p_export = sub.add_parser(
+        "export", help="write a saved model as an ONNX file (needs nnfast[onnx])",
+        description="Load MODEL (written by 'nnfast train' or est.save) and write it to OUT as "
+                    "an ONNX model (nnfast.to_onnx): one float32 input X (n_samples, "
+                    "n_features); classifiers output 'label' and 'probabilities', "
+                    "regressors 'variable'. Needs skl2onnx: pip install 'nnfast[onnx]'. "
+                    "activation='leaky_relu' models cannot be exported.")
+    p_export.add_argument("model", metavar="MODEL")
+    p_export.add_argument("out", metavar="OUT",
+                          help="the .onnx file to write (never MODEL itself)")
+
     # Everything after "bench" belongs to nnfast.bench, which parses its own options
     # (--help included, hence add_help=False): one parser per option set, so the two can
     # never disagree. main() passes on what argparse leaves unparsed here.
