@@ -188,14 +188,15 @@ class EpochLoop {
           Yb = ws.Yb.data();
           wb = data.w ? ws.wb.data() : nullptr;
         }
+        const double wsum = weight_sum(wb, mb);
+        // A batch of zero weight carries no information (scikit-learn would divide by its
+        // zero sum): no step, nothing added to the loss, which still averages over all n.
+        // (Checked before a sparse batch is densified, which it then need not be.)
+        if (!(wsum > 0)) continue;
         if (sparse) {
           data.csr.gather(ws.Xb.data(), rows ? rows + start : nullptr, start, mb, d);
           Xb = ws.Xb.data();
         }
-        const double wsum = weight_sum(wb, mb);
-        // A batch of zero weight carries no information (scikit-learn would divide by its
-        // zero sum): no step, nothing added to the loss, which still averages over all n.
-        if (!(wsum > 0)) continue;
         const double J = step(ws, Xb, Yb, wb, mb, wsum);
         if (!std::isfinite(J)) {
           checkpoint_restore();
