@@ -78,3 +78,22 @@ def rerun_under_isa(test_file, isa, select):
         env=env, capture_output=True, text=True, cwd=os.path.dirname(test_file), timeout=600)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
     assert " passed" in proc.stdout
+
+
+# The hostile model-file tests (test_persistence_hostile, test_persistence_fuzz) forge these.
+@pytest.fixture(scope="module")
+def clf_bytes():
+    """A fitted classifier's (SGD) model file, as bytes."""
+    from model_files import fit, save_bytes
+
+    return save_bytes(fit(solver="sgd"))
+
+
+@pytest.fixture(scope="module")
+def reg_bytes():
+    """A fitted regressor's (Adam) model file, as bytes."""
+    from model_files import X, fit, save_bytes
+
+    from nnfast import MLPRegressor
+
+    return save_bytes(fit(MLPRegressor, X @ np.arange(4.0), solver="adam"))

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from model_files import (
     PEAK_CONSTANT,
     PEAK_PER_BYTE,
-    X,
     crafted,
     edit,
     fit,
@@ -32,19 +31,7 @@ from model_files import (
     zip_of,
 )
 
-from nnfast import MLPClassifier, MLPRegressor
-
-
-@pytest.fixture(scope="module")
-def clf_bytes():
-    return save_bytes(fit(solver="sgd"))
-
-
-@pytest.fixture(scope="module")
-def reg_bytes():
-    return save_bytes(fit(MLPRegressor, X @ np.arange(4.0), solver="adam"))
-
-
+from nnfast import MLPClassifier
 
 # ---------------------------------------------------------------------------
 # fuzzing: load returns a valid model or raises ValueError, nothing else

@@ -42,18 +42,6 @@ from model_files import (
 import nnfast
 from nnfast import MLPClassifier, MLPRegressor
 
-
-@pytest.fixture(scope="module")
-def clf_bytes():
-    return save_bytes(fit(solver="sgd"))
-
-
-@pytest.fixture(scope="module")
-def reg_bytes():
-    return save_bytes(fit(MLPRegressor, X @ np.arange(4.0), solver="adam"))
-
-
-
 # ---------------------------------------------------------------------------
 # 1. bombs: compression, forged sizes, counts, overlaps
 # ---------------------------------------------------------------------------
