@@ -9,7 +9,7 @@ an estimator itself, and never imports the estimators module).
 (or :func:`nnfast.from_sklearn`, which picks the class) does the reverse. What moves across:
 
 * the constructor parameters both estimators know (nnfast's extras ``class_weight``,
-  ``callbacks``, ``time_budget`` and ``n_jobs`` are training-time options and are dropped
+  ``callbacks``, ``time_budget``, ``n_jobs`` and ``reduction_chunks`` are training-time options and are dropped
   going to scikit-learn, and left at their defaults coming from it);
 * copies of ``coefs_`` and ``intercepts_`` (dtype kept), ``classes_`` and the label
   binarizer, ``n_features_in_``, ``feature_names_in_``, ``n_outputs_``, ``n_layers_``,
@@ -33,7 +33,7 @@ from .. import state
 __all__ = ["from_sklearn", "to_sklearn"]
 
 # nnfast's training-time options that scikit-learn's MLP does not take
-_EXTRAS = ("class_weight", "callbacks", "time_budget", "n_jobs")
+_EXTRAS = ("class_weight", "callbacks", "time_budget", "n_jobs", "reduction_chunks")
 
 
 def _sklearn_optimizers():
