@@ -9,8 +9,8 @@ an estimator itself, and never imports the estimators module).
 (or :func:`nnfast.from_sklearn`, which picks the class) does the reverse. What moves across:
 
 * the constructor parameters both estimators know (nnfast's extras ``class_weight``,
-  ``callbacks``, ``time_budget``, ``n_jobs`` and ``reduction_chunks`` are training-time options and are dropped
-  going to scikit-learn, and left at their defaults coming from it);
+  ``callbacks``, ``time_budget``, ``n_jobs`` and ``reduction_chunks`` are training-time
+  options and are dropped going to scikit-learn, and left at their defaults coming from it);
 * copies of ``coefs_`` and ``intercepts_`` (dtype kept), ``classes_`` and the label
   binarizer, ``n_features_in_``, ``feature_names_in_``, ``n_outputs_``, ``n_layers_``,
   ``out_activation_``, ``n_iter_``, ``t_``, ``loss_``, ``best_loss_``, ``loss_curve_``,
