@@ -25,9 +25,18 @@ extension: it is the oracle the kernels are tested against.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _checks
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+    from ._typing import ArrayLike, FloatArray, IntArray, Params, RandomStateLike
 
 __all__ = [
     "identity", "sigmoid", "tanh", "relu", "leaky_relu",
@@ -46,12 +55,12 @@ __all__ = [
 # as on slides 27 and 31: σ'(z) = a(1 - a).
 # ---------------------------------------------------------------------------
 
-def identity(Z):
+def identity(Z: ArrayLike) -> FloatArray:
     """g(z) = z."""
     return np.array(_checks.float_array(Z, "Z", allow_empty=True, finite=False), copy=True)
 
 
-def sigmoid(Z):
+def sigmoid(Z: ArrayLike) -> FloatArray:
     """Logistic sigmoid σ(z) = 1 / (1 + e^(-z)) (slide 6), element-wise.
 
     Written as e^(-|z|) so that it never overflows, whatever |z|.
@@ -61,25 +70,25 @@ def sigmoid(Z):
     return np.where(Z >= 0, 1 / (1 + e), e / (1 + e)).astype(Z.dtype, copy=False)
 
 
-def tanh(Z):
+def tanh(Z: ArrayLike) -> FloatArray:
     """tanh(z), element-wise."""
     return np.tanh(_checks.float_array(Z, "Z", allow_empty=True, finite=False))
 
 
-def relu(Z):
+def relu(Z: ArrayLike) -> FloatArray:
     """ReLU max(0, z), element-wise."""
     Z = _checks.float_array(Z, "Z", allow_empty=True, finite=False)
     return np.maximum(Z, 0).astype(Z.dtype, copy=False)
 
 
-def leaky_relu(Z, negative_slope=0.01):
+def leaky_relu(Z: ArrayLike, negative_slope: float = 0.01) -> FloatArray:
     """Leaky ReLU: z for z > 0, negative_slope · z otherwise."""
     Z = _checks.float_array(Z, "Z", allow_empty=True, finite=False)
     slope = _checks.real_scalar(negative_slope, "negative_slope", low=0, low_inclusive=False)
     return np.where(Z > 0, Z, Z * Z.dtype.type(slope))
 
 
-def activation_forward(Z, activation="relu", negative_slope=0.01):
+def activation_forward(Z: ArrayLike, activation: str = "relu", negative_slope: float = 0.01) -> FloatArray:
     """A = g(Z) for a hidden activation: identity, logistic (sigmoid), tanh, relu, leaky_relu."""
     activation = _checks.activation_name(activation)
     if activation == "leaky_relu":
@@ -87,7 +96,8 @@ def activation_forward(Z, activation="relu", negative_slope=0.01):
     return {"identity": identity, "logistic": sigmoid, "tanh": tanh, "relu": relu}[activation](Z)
 
 
-def activation_derivative(A, activation="relu", negative_slope=0.01):
+def activation_derivative(A: ArrayLike, activation: str = "relu",
+                          negative_slope: float = 0.01) -> FloatArray:
     """g'(Z) expressed through A = g(Z), element-wise, same shape as A.
 
     identity: 1;  sigmoid: a(1 - a) (slide 27);  tanh: 1 - a²;
@@ -108,7 +118,8 @@ def activation_derivative(A, activation="relu", negative_slope=0.01):
     return np.where(A > 0, one, A.dtype.type(slope))
 
 
-def activation_backward(dA, A, activation="relu", negative_slope=0.01):
+def activation_backward(dA: ArrayLike, A: ArrayLike, activation: str = "relu",
+                        negative_slope: float = 0.01) -> FloatArray:
     """Chain rule through g: dZ = dA ∘ g'(Z), with g'(Z) computed from A (slide 31)."""
     dA = _checks.float_array(dA, "dA", allow_empty=True, finite=False)
     A = _checks.float_array(A, "A", allow_empty=True, finite=False, dtype=dA.dtype)
@@ -120,7 +131,7 @@ def activation_backward(dA, A, activation="relu", negative_slope=0.01):
 # Softmax for k classes (slides 19-21)
 # ---------------------------------------------------------------------------
 
-def softmax(Z):
+def softmax(Z: ArrayLike) -> FloatArray:
     """Row-wise softmax a_i = e^(z_i) / Σ_k e^(z_k) for Z of shape (m, K) (slide 20).
 
     The row maximum is subtracted first; the result is unchanged and e^z never
@@ -136,7 +147,7 @@ def softmax(Z):
 # Losses, each the mean over the batch of the per-example loss (slide 33)
 # ---------------------------------------------------------------------------
 
-def _prediction_and_target(A, Y):
+def _prediction_and_target(A: ArrayLike, Y: ArrayLike) -> tuple[FloatArray, FloatArray]:
     A = _checks.float_array(A, "A", ndim=None)
     if A.ndim == 1:
         A = A.reshape(-1, 1)
@@ -147,7 +158,7 @@ def _prediction_and_target(A, Y):
     return A, Y
 
 
-def binary_cross_entropy(A, Y):
+def binary_cross_entropy(A: ArrayLike, Y: ArrayLike) -> float:
     """J = -(1/m) Σ_i Σ_j [y log a + (1 - y) log(1 - a)] (slide 23), A of probabilities.
 
     A is clipped to [eps, 1 - eps] so that log(0) is never taken. Prefer
@@ -159,20 +170,20 @@ def binary_cross_entropy(A, Y):
     return float(-(Y * np.log(A) + (1 - Y) * np.log(1 - A)).sum() / A.shape[0])
 
 
-def categorical_cross_entropy(A, Y):
+def categorical_cross_entropy(A: ArrayLike, Y: ArrayLike) -> float:
     """J = -(1/m) Σ_i Σ_k y_k log a_k, A of shape (m, K) holding probabilities."""
     A, Y = _prediction_and_target(A, Y)
     A = np.clip(A, np.finfo(A.dtype).tiny, None)
     return float(-(Y * np.log(A)).sum() / A.shape[0])
 
 
-def squared_error(A, Y):
+def squared_error(A: ArrayLike, Y: ArrayLike) -> float:
     """J = (1/m) Σ_i ½ ‖a⁽ⁱ⁾ - y⁽ⁱ⁾‖², whose gradient w.r.t. A is (A - Y) / m."""
     A, Y = _prediction_and_target(A, Y)
     return float(0.5 * ((A - Y) ** 2).sum() / A.shape[0])
 
 
-def l2_penalty(weights, alpha, m):
+def l2_penalty(weights: Params, alpha: float, m: float) -> float:
     """The L2 term (alpha / 2m) Σ_l ‖W[l]‖² (biases are not penalised); m is the batch
     size, or the sum of the sample weights."""
     alpha = _checks.real_scalar(alpha, "alpha", low=0)
@@ -181,7 +192,8 @@ def l2_penalty(weights, alpha, m):
     return float(0.5 * alpha * sum(float(np.sum(W.astype(np.float64) ** 2)) for W in weights) / m)
 
 
-def output_loss(Z, Y, out_activation="softmax", sample_weight=None):
+def output_loss(Z: ArrayLike, Y: ArrayLike, out_activation: str = "softmax",
+                sample_weight: ArrayLike | None = None) -> tuple[float, FloatArray, FloatArray]:
     """The output layer fused with its loss: returns (J, A, dZ), all from the logits Z.
 
     Z, Y: (m, k). A = out_activation(Z); J is the mean loss over the m rows; and
@@ -228,7 +240,7 @@ def output_loss(Z, Y, out_activation="softmax", sample_weight=None):
 # One layer (slides 12-17): Z = A_prev @ W + b, A = g(Z); and its backward pass
 # ---------------------------------------------------------------------------
 
-def matmul(A, B, transpose_a=False, transpose_b=False):
+def matmul(A: ArrayLike, B: ArrayLike, transpose_a: bool = False, transpose_b: bool = False) -> FloatArray:
     """op(A) @ op(B), op being the transpose where asked: the three products of a layer are
     A_prev @ W (forward), dZ @ Wᵀ (dA_prev) and A_prevᵀ @ dZ (dW)."""
     A = _checks.float_array(A, "A", ndim=2, allow_empty=True)
@@ -240,7 +252,8 @@ def matmul(A, B, transpose_a=False, transpose_b=False):
     return opA @ opB
 
 
-def linear_forward(A_prev, W, b, activation="relu", negative_slope=0.01):
+def linear_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: str = "relu",
+                   negative_slope: float = 0.01) -> FloatArray:
     """A = g(A_prev @ W + b): A_prev (m, n_(l-1)), W (n_(l-1), n_l), b (n_l,) → (m, n_l).
 
     `activation` is a hidden activation, or an output one ('softmax', 'exp').
@@ -257,7 +270,8 @@ def linear_forward(A_prev, W, b, activation="relu", negative_slope=0.01):
     return activation_forward(Z, activation, negative_slope)
 
 
-def linear_backward(dZ, A_prev, W):
+def linear_backward(dZ: ArrayLike, A_prev: ArrayLike, W: ArrayLike,
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Backward through Z = A_prev @ W + b (slides 28-31). Returns (dA_prev, dW, db):
 
     dA_prev = dZ @ Wᵀ (m, n_(l-1)),  dW = A_prevᵀ @ dZ (n_(l-1), n_l),  db = Σ_rows dZ (n_l,).
@@ -276,7 +290,9 @@ def linear_backward(dZ, A_prev, W):
 # The network: initialisation, forward pass, backprop, gradient descent
 # ---------------------------------------------------------------------------
 
-def init_params(layer_sizes, activation="relu", random_state=None, dtype=np.float64):
+def init_params(layer_sizes: Sequence[int] | IntArray, activation: str = "relu",
+                random_state: RandomStateLike = None, dtype: npt.DTypeLike = np.float64,
+                ) -> tuple[list[FloatArray], list[FloatArray]]:
     """Seeded Glorot-uniform initialisation, drawn exactly as scikit-learn's MLP draws it.
 
     layer_sizes = [d, n_1, ..., n_L] (the lecture's XOR network is [2, 3, 1]).
@@ -311,7 +327,8 @@ def init_params(layer_sizes, activation="relu", random_state=None, dtype=np.floa
     return weights, biases
 
 
-def forward(X, weights, biases, activation="relu", out_activation="softmax", negative_slope=0.01):
+def forward(X: ArrayLike, weights: Params, biases: Params, activation: str = "relu",
+            out_activation: str = "softmax", negative_slope: float = 0.01) -> list[FloatArray]:
     """The forward pass for m examples (slides 15-17), any number of layers.
 
     Returns [A[0] = X, A[1], ..., A[L]] where A[l] = g(A[l-1] @ W[l] + b[l]) has
@@ -329,12 +346,14 @@ def forward(X, weights, biases, activation="relu", out_activation="softmax", neg
     return activations
 
 
-def predict(X, weights, biases, activation="relu", out_activation="softmax", negative_slope=0.01):
+def predict(X: ArrayLike, weights: Params, biases: Params, activation: str = "relu",
+            out_activation: str = "softmax", negative_slope: float = 0.01) -> FloatArray:
     """The network's output A[L] (m, n_L): probabilities for sigmoid/softmax, values for identity."""
     return forward(X, weights, biases, activation, out_activation, negative_slope)[-1]
 
 
-def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
+def backward(activations: Sequence[ArrayLike], dZ: ArrayLike, weights: Params, activation: str = "relu",
+             negative_slope: float = 0.01) -> tuple[list[FloatArray], list[FloatArray]]:
     """Backprop by the chain rule (slides 24-32), from the output gradient dZ[L] = ∂J/∂Z[L].
 
     activations: [A[0], ..., A[L-1], ...] as returned by :func:`forward` (A[L] is not used).
@@ -347,7 +366,9 @@ def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
         raise ValueError(f"activations must hold at least A[0]..A[{L - 1}] for {L} layers")
     for l in range(L):  # named here, not as linear_backward's A_prev
         _checks.float_array(activations[l], f"activations[{l}]", ndim=2, dtype=dtype)
-    grads_W, grads_b = [None] * L, [None] * L
+    # filled from the last layer down
+    grads_W: list[Any] = [None] * L
+    grads_b: list[Any] = [None] * L
     for l in range(L - 1, -1, -1):
         dA_prev, grads_W[l], grads_b[l] = linear_backward(dZ, activations[l], weights[l])
         if l > 0:
@@ -355,8 +376,10 @@ def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
     return grads_W, grads_b
 
 
-def loss_and_gradients(X, Y, weights, biases, activation="relu", out_activation="softmax",
-                       alpha=0.0, negative_slope=0.01, sample_weight=None):
+def loss_and_gradients(X: ArrayLike, Y: ArrayLike, weights: Params, biases: Params, activation: str = "relu",
+                       out_activation: str = "softmax", alpha: float = 0.0,
+                       negative_slope: float = 0.01, sample_weight: ArrayLike | None = None,
+                       ) -> tuple[float, list[FloatArray], list[FloatArray]]:
     """J and its gradients for one batch: forward, fused output loss, backprop, L2 term.
 
     Returns (J, dWs, dbs) with J = (1/m) Σ L⁽ⁱ⁾ + (alpha/2m) Σ‖W‖² and
@@ -379,7 +402,8 @@ def loss_and_gradients(X, Y, weights, biases, activation="relu", out_activation=
     return J, dWs, dbs
 
 
-def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
+def sgd_step(weights: Params, biases: Params, grads_W: Params, grads_b: Params,
+             learning_rate: float) -> tuple[list[FloatArray], list[FloatArray]]:
     """Gradient descent (slide 33): W[l] ← W[l] - α ∂J/∂W[l], b[l] ← b[l] - α ∂J/∂b[l].
 
     Returns new (weights, biases); the inputs are left unchanged.
@@ -394,9 +418,11 @@ def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
 MAX_EPOCHS = 2**31
 
 
-def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1,
-          activation="relu", out_activation="softmax", alpha=0.0, order=None,
-          negative_slope=0.01, sample_weight=None):
+def train(X: ArrayLike, Y: ArrayLike, weights: Params, biases: Params, *, learning_rate: float = 0.01,
+          batch_size: int = 200, epochs: int = 1, activation: str = "relu",
+          out_activation: str = "softmax", alpha: float = 0.0, order: ArrayLike | None = None,
+          negative_slope: float = 0.01, sample_weight: ArrayLike | None = None,
+          ) -> tuple[list[FloatArray], list[FloatArray], FloatArray]:
     """Mini-batch gradient descent over `epochs` passes, batches taken in a given order.
 
     Each epoch visits the rows ``order[e]`` (all of 0..m-1 in turn when order is
