@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import numbers
 import operator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    import numpy.typing as npt
+
+    from ._typing import ArrayLike, FloatArray, IntArray
 
 FLOAT_DTYPES = (np.float32, np.float64)
 
@@ -21,7 +29,8 @@ HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
 OUTPUT_ACTIVATIONS = ("identity", "logistic", "softmax", "exp")
 
 
-def activation_name(name, allowed=HIDDEN_ACTIVATIONS, what="activation"):
+def activation_name(name: object, allowed: Sequence[str] = HIDDEN_ACTIVATIONS,
+                    what: str = "activation") -> str:
     if not isinstance(name, str):
         raise TypeError(f"{what} must be a string, one of {list(allowed)}; got {type(name).__name__}")
     canon = _ALIASES.get(name, name)
@@ -30,11 +39,12 @@ def activation_name(name, allowed=HIDDEN_ACTIVATIONS, what="activation"):
     return canon
 
 
-def out_activation_name(name):
+def out_activation_name(name: object) -> str:
     return activation_name(name, OUTPUT_ACTIVATIONS, "out_activation")
 
 
-def real_scalar(value, name, *, low=None, low_inclusive=True, finite=True):
+def real_scalar(value: object, name: str, *, low: float | None = None, low_inclusive: bool = True,
+                finite: bool = True) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {type(value).__name__}")
     value = float(value)
@@ -46,14 +56,14 @@ def real_scalar(value, name, *, low=None, low_inclusive=True, finite=True):
     return value
 
 
-def flag(value, name):
+def flag(value: object, name: str) -> bool:
     """A bool (Python or NumPy); anything else, even a truthy string, is refused."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise TypeError(f"{name} must be True or False; got {value!r}")
 
 
-def positive_int(value, name, *, low=1, high=None):
+def positive_int(value: Any, name: str, *, low: int = 1, high: int | None = None) -> int:
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer; got bool")
     try:
@@ -67,7 +77,7 @@ def positive_int(value, name, *, low=1, high=None):
     return value
 
 
-def all_finite(x, chunk=1 << 18):
+def all_finite(x: ArrayLike, chunk: int = 1 << 18) -> bool:
     """True when x holds no NaN or ±inf, by NumPy alone and without an x-sized temporary
     (np.isfinite(X) would allocate a bool per element: 47 MB for MNIST, over a fit's
     memory allowance): the sum is finite exactly when every element is, unless it
@@ -86,12 +96,12 @@ def all_finite(x, chunk=1 << 18):
     return all(np.isfinite(x[i:i + rows]).all() for i in range(0, x.shape[0], rows))
 
 
-def same_shape(a, b, name_a, name_b):
+def same_shape(a: FloatArray, b: FloatArray, name_a: str, name_b: str) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}; they must match")
 
 
-def batch_order(order, m, epochs):
+def batch_order(order: ArrayLike | None, m: int, epochs: int) -> IntArray | None:
     """Mini-batch order: None (0..m-1 each epoch), one index array for every epoch,
     or an (epochs, n) array, one row per epoch. Returns an int64 (epochs, n) array or None."""
     if order is None:
@@ -120,10 +130,12 @@ class ArrayChecks:
     oracle never reaches the compiled extension); nnfast.functional makes its own instance
     with the extension's scan."""
 
-    def __init__(self, all_finite):
+    def __init__(self, all_finite: Callable[[FloatArray], bool]) -> None:
         self.all_finite = all_finite
 
-    def float_array(self, x, name, *, ndim=None, dtype=None, allow_empty=False, finite=True):
+    def float_array(self, x: object, name: str, *, ndim: int | None = None,
+                    dtype: npt.DTypeLike | None = None, allow_empty: bool = False,
+                    finite: bool = True) -> FloatArray:
         """Return `x` as a float32/float64 ndarray (no copy when it already is one).
 
         Integer and bool inputs are rejected rather than silently cast: a network's
@@ -156,7 +168,8 @@ class ArrayChecks:
             raise ValueError(f"{name} contains NaN or infinity")
         return x
 
-    def labels_2d(self, Y, name, m, dtype, against="X"):
+    def labels_2d(self, Y: object, name: str, m: int, dtype: npt.DTypeLike,
+                  against: str = "X") -> FloatArray:
         """Targets as an (m, k) array: a 1-D y of length m becomes a single column."""
         Y = self.float_array(Y, name, dtype=dtype)
         if Y.ndim == 1:
@@ -167,12 +180,14 @@ class ArrayChecks:
             raise ValueError(f"{name} has {Y.shape[0]} rows but {against} has {m}")
         return Y
 
-    def weights_only(self, weights):
+    def weights_only(self, weights: object) -> tuple[list[FloatArray], np.dtype[Any]]:
         """Check the W[l] chain alone (backprop never reads the biases); returns (Ws, dtype)."""
         Ws, _, dtype = self.params(weights, _NoBiases())
         return Ws, dtype
 
-    def params(self, weights, biases, n_features=None, names=("weights", "biases")):
+    def params(self, weights: object, biases: object, n_features: int | None = None,
+               names: tuple[str, str] = ("weights", "biases"),
+               ) -> tuple[list[FloatArray], list[FloatArray], np.dtype[Any]]:
         """Check W[l] (n_(l-1), n_l) and b[l] (n_l,) chain together; return them as lists.
 
         All arrays share one float dtype (that of W[1]). `names` are the arguments'
@@ -186,7 +201,8 @@ class ArrayChecks:
         if not isinstance(biases, _NoBiases) and len(weights) != len(biases):
             raise ValueError(f"{wn} has {len(weights)} layers but {bn} has {len(biases)}")
         dtype = self.float_array(weights[0], f"{wn}[0]", ndim=2).dtype
-        Ws, bs = [], []
+        Ws: list[FloatArray] = []
+        bs: list[FloatArray] = []  # stays empty for _NoBiases
         for l, W in enumerate(weights):
             W = self.float_array(W, f"{wn}[{l}]", ndim=2, dtype=dtype)
             if l > 0 and W.shape[0] != Ws[-1].shape[1]:
@@ -200,13 +216,12 @@ class ArrayChecks:
                 raise ValueError(f"{bn}[{l}] has length {b.shape[0]} but {wn}[{l}] has "
                                  f"{W.shape[1]} columns (units); they must match")
             bs.append(b)
-        if isinstance(biases, _NoBiases):
-            bs = None
         if n_features is not None and Ws[0].shape[0] != n_features:
             raise ValueError(f"X has {n_features} features but weights[0] expects {Ws[0].shape[0]}")
         return Ws, bs, dtype
 
-    def inputs(self, X, weights, biases):
+    def inputs(self, X: object, weights: object, biases: object,
+               ) -> tuple[FloatArray, list[FloatArray], list[FloatArray], np.dtype[Any]]:
         """Validate X (m, d) against the parameters; return X, Ws, bs, dtype."""
         Ws, bs, dtype = self.params(weights, biases)
         X = self.float_array(X, "X", ndim=2, dtype=dtype)
@@ -214,7 +229,8 @@ class ArrayChecks:
             raise ValueError(f"X has {X.shape[1]} features but weights[0] expects {Ws[0].shape[0]}")
         return X, Ws, bs, dtype
 
-    def gradients_like(self, Ws, bs, grads_W, grads_b):
+    def gradients_like(self, Ws: list[FloatArray], bs: list[FloatArray], grads_W: object,
+                       grads_b: object) -> tuple[list[FloatArray], list[FloatArray]]:
         """Check gradients match the parameters layer by layer: same count, shapes and dtype."""
         dWs, dbs, gdtype = self.params(grads_W, grads_b, names=("grads_W", "grads_b"))
         if len(dWs) != len(Ws):
@@ -226,7 +242,7 @@ class ArrayChecks:
             same_shape(b, db, f"biases[{l}]", f"grads_b[{l}]")
         return dWs, dbs
 
-    def softmax_input(self, Z):
+    def softmax_input(self, Z: object) -> FloatArray:
         Z = self.float_array(Z, "Z", allow_empty=True, finite=False)
         if Z.ndim not in (1, 2):
             raise ValueError(f"Z must be 1-D or 2-D; got shape {Z.shape}")
@@ -234,7 +250,8 @@ class ArrayChecks:
             raise ValueError(f"Z has no columns (shape {Z.shape}): softmax needs at least one class")
         return Z
 
-    def sample_weights(self, sample_weight, m, dtype):
+    def sample_weights(self, sample_weight: ArrayLike | None, m: int,
+                       dtype: npt.DTypeLike) -> FloatArray | None:
         """None, or m non-negative finite weights (any real dtype, cast to `dtype`) with a
         positive sum."""
         if sample_weight is None:
