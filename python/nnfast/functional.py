@@ -9,6 +9,8 @@ needs a layout they lack (the matrix product reads C and Fortran order as is).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _checks, _core, _epochs
@@ -34,6 +36,13 @@ __all__ = [
     "sgd_step", "train",
 ]
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
+
+    from ._typing import ArrayLike, FloatArray, IntArray, Params
+
 
 # Contiguous float arrays are scanned by _core.all_finite (the largest exponent field): on
 # the calling thread, or on the OpenMP threads from this many elements (a whole data set).
@@ -43,7 +52,7 @@ __all__ = [
 THREADED_CHECK = 1 << 20
 
 
-def _all_finite(x):
+def _all_finite(x: ArrayLike) -> bool:
     """_checks.all_finite, by the extension's scan where the layout allows: 0.4 us for 8
     values against NumPy's 3.4 (errstate and sum), 7 us for a 100352-value batch against
     29, and a whole data set on every thread (NumPy's sum runs on one: 30 ms of a 0.5 s
@@ -60,12 +69,12 @@ def _all_finite(x):
 _arrays = _checks.ArrayChecks(_all_finite)
 
 
-def _c(x):
+def _c(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """C-contiguous and aligned to the element size (the kernels read through T*)."""
     return np.require(x, requirements=("C", "A"))
 
 
-def _slope(negative_slope):
+def _slope(negative_slope: object) -> float:
     return _checks.real_scalar(negative_slope, "negative_slope", low=0, low_inclusive=False)
 
 
@@ -73,7 +82,7 @@ def _slope(negative_slope):
 # Activations
 # ---------------------------------------------------------------------------
 
-def activation_forward(Z, activation="relu", negative_slope=0.01):
+def activation_forward(Z: ArrayLike, activation: str = "relu", negative_slope: float = 0.01) -> FloatArray:
     activation = _checks.activation_name(activation)
     Z = _c(_arrays.float_array(Z, "Z", allow_empty=True, finite=False))
     A = np.empty_like(Z)
@@ -81,27 +90,28 @@ def activation_forward(Z, activation="relu", negative_slope=0.01):
     return A
 
 
-def identity(Z):
+def identity(Z: ArrayLike) -> FloatArray:
     return activation_forward(Z, "identity")
 
 
-def sigmoid(Z):
+def sigmoid(Z: ArrayLike) -> FloatArray:
     return activation_forward(Z, "logistic")
 
 
-def tanh(Z):
+def tanh(Z: ArrayLike) -> FloatArray:
     return activation_forward(Z, "tanh")
 
 
-def relu(Z):
+def relu(Z: ArrayLike) -> FloatArray:
     return activation_forward(Z, "relu")
 
 
-def leaky_relu(Z, negative_slope=0.01):
+def leaky_relu(Z: ArrayLike, negative_slope: float = 0.01) -> FloatArray:
     return activation_forward(Z, "leaky_relu", negative_slope)
 
 
-def activation_backward(dA, A, activation="relu", negative_slope=0.01):
+def activation_backward(dA: ArrayLike, A: ArrayLike, activation: str = "relu",
+                        negative_slope: float = 0.01) -> FloatArray:
     activation = _checks.activation_name(activation)
     dA = _c(_arrays.float_array(dA, "dA", allow_empty=True, finite=False))
     A = _c(_arrays.float_array(A, "A", allow_empty=True, finite=False, dtype=dA.dtype))
@@ -111,7 +121,8 @@ def activation_backward(dA, A, activation="relu", negative_slope=0.01):
     return dZ
 
 
-def activation_derivative(A, activation="relu", negative_slope=0.01):
+def activation_derivative(A: ArrayLike, activation: str = "relu",
+                          negative_slope: float = 0.01) -> FloatArray:
     A = _arrays.float_array(A, "A", allow_empty=True, finite=False)
     return activation_backward(np.ones_like(A), A, activation, negative_slope)
 
@@ -120,7 +131,7 @@ def activation_derivative(A, activation="relu", negative_slope=0.01):
 # Softmax and the fused output loss
 # ---------------------------------------------------------------------------
 
-def softmax(Z):
+def softmax(Z: ArrayLike) -> FloatArray:
     Z = _arrays.softmax_input(Z)
     Z2 = _c(Z.reshape(1, -1) if Z.ndim == 1 else Z)
     A = np.empty_like(Z2)
@@ -129,7 +140,8 @@ def softmax(Z):
     return A.reshape(Z.shape)
 
 
-def output_loss(Z, Y, out_activation="softmax", sample_weight=None):
+def output_loss(Z: ArrayLike, Y: ArrayLike, out_activation: str = "softmax",
+                sample_weight: ArrayLike | None = None) -> tuple[float, FloatArray, FloatArray]:
     out_activation = _checks.out_activation_name(out_activation)
     Z = _c(_arrays.float_array(Z, "Z", ndim=2))
     Y = _c(_arrays.labels_2d(Y, "Y", Z.shape[0], Z.dtype, against="Z"))
@@ -144,7 +156,7 @@ def output_loss(Z, Y, out_activation="softmax", sample_weight=None):
 # One layer
 # ---------------------------------------------------------------------------
 
-def _gemm_operand(x):
+def _gemm_operand(x: FloatArray) -> FloatArray:
     """An operand the kernel reads in place: C or Fortran order; anything else is copied."""
     if not x.flags.aligned:
         return _c(x)
@@ -158,7 +170,7 @@ def _gemm_operand(x):
     return np.ascontiguousarray(x)
 
 
-def matmul(A, B, transpose_a=False, transpose_b=False):
+def matmul(A: ArrayLike, B: ArrayLike, transpose_a: bool = False, transpose_b: bool = False) -> FloatArray:
     A = _arrays.float_array(A, "A", ndim=2, allow_empty=True)
     B = _arrays.float_array(B, "B", ndim=2, allow_empty=True, dtype=A.dtype)
     M, K = (A.shape[1], A.shape[0]) if transpose_a else A.shape
@@ -173,7 +185,8 @@ def matmul(A, B, transpose_a=False, transpose_b=False):
     return C
 
 
-def _layer_args(A_prev, W, b):
+def _layer_args(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike,
+                ) -> tuple[FloatArray, FloatArray, FloatArray]:
     A_prev = _arrays.float_array(A_prev, "A_prev", ndim=2)
     [W], [b], _ = _arrays.params([W], [b], n_features=A_prev.shape[1])
     if W.dtype != A_prev.dtype:
@@ -181,7 +194,8 @@ def _layer_args(A_prev, W, b):
     return _c(A_prev), _c(W), _c(b)
 
 
-def linear_forward(A_prev, W, b, activation="relu", negative_slope=0.01):
+def linear_forward(A_prev: ArrayLike, W: ArrayLike, b: ArrayLike, activation: str = "relu",
+                   negative_slope: float = 0.01) -> FloatArray:
     A_prev, W, b = _layer_args(A_prev, W, b)
     A = np.empty((A_prev.shape[0], W.shape[1]), dtype=A_prev.dtype)
     if activation in ("softmax", "exp"):  # an output layer: logits, then its activation
@@ -192,7 +206,8 @@ def linear_forward(A_prev, W, b, activation="relu", negative_slope=0.01):
     return A
 
 
-def linear_backward(dZ, A_prev, W):
+def linear_backward(dZ: ArrayLike, A_prev: ArrayLike, W: ArrayLike,
+                    ) -> tuple[FloatArray, FloatArray, FloatArray]:
     dZ = _arrays.float_array(dZ, "dZ", ndim=2)
     A_prev = _arrays.float_array(A_prev, "A_prev", ndim=2, dtype=dZ.dtype)
     W = _arrays.float_array(W, "W", ndim=2, dtype=dZ.dtype)
@@ -210,14 +225,17 @@ def linear_backward(dZ, A_prev, W):
 # The network
 # ---------------------------------------------------------------------------
 
-def _network(X, weights, biases, activation, out_activation, negative_slope):
+def _network(X: ArrayLike, weights: Params, biases: Params, activation: str, out_activation: str,
+             negative_slope: float) -> tuple[FloatArray, list[FloatArray], list[FloatArray],
+                                             _core.Activation, _core.Head, float]:
     X, Ws, bs, dtype = _arrays.inputs(X, weights, biases)
     act = _ACT[_checks.activation_name(activation)]
     head = _HEAD[_checks.out_activation_name(out_activation)]
     return _c(X), [_c(W) for W in Ws], [_c(b) for b in bs], act, head, _slope(negative_slope)
 
 
-def forward(X, weights, biases, activation="relu", out_activation="softmax", negative_slope=0.01):
+def forward(X: ArrayLike, weights: Params, biases: Params, activation: str = "relu",
+            out_activation: str = "softmax", negative_slope: float = 0.01) -> list[FloatArray]:
     X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
                                            negative_slope)
     As = [np.empty((X.shape[0], W.shape[1]), dtype=X.dtype) for W in Ws]
@@ -225,7 +243,8 @@ def forward(X, weights, biases, activation="relu", out_activation="softmax", neg
     return [X] + As
 
 
-def predict(X, weights, biases, activation="relu", out_activation="softmax", negative_slope=0.01):
+def predict(X: ArrayLike, weights: Params, biases: Params, activation: str = "relu",
+            out_activation: str = "softmax", negative_slope: float = 0.01) -> FloatArray:
     X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
                                            negative_slope)
     out = np.empty((X.shape[0], Ws[-1].shape[1]), dtype=X.dtype)
@@ -233,14 +252,15 @@ def predict(X, weights, biases, activation="relu", out_activation="softmax", neg
     return out
 
 
-def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
+def backward(activations: Sequence[ArrayLike], dZ: ArrayLike, weights: Params, activation: str = "relu",
+             negative_slope: float = 0.01) -> tuple[list[FloatArray], list[FloatArray]]:
     act = _ACT[_checks.activation_name(activation)]
     Ws, dtype = _arrays.weights_only(weights)
     L = len(Ws)
     if not isinstance(activations, (list, tuple)) or len(activations) < L:
         raise ValueError(f"activations must hold at least A[0]..A[{L - 1}] for {L} layers")
     dZ = _arrays.float_array(dZ, "dZ", ndim=2, dtype=dtype)
-    acts = []
+    acts: list[FloatArray] = []
     for l in range(L):
         A = _arrays.float_array(activations[l], f"activations[{l}]", ndim=2, dtype=dtype)
         if A.shape != (dZ.shape[0], Ws[l].shape[0]):
@@ -255,8 +275,10 @@ def backward(activations, dZ, weights, activation="relu", negative_slope=0.01):
     return dWs, dbs
 
 
-def loss_and_gradients(X, Y, weights, biases, activation="relu", out_activation="softmax",
-                       alpha=0.0, negative_slope=0.01, sample_weight=None):
+def loss_and_gradients(X: ArrayLike, Y: ArrayLike, weights: Params, biases: Params, activation: str = "relu",
+                       out_activation: str = "softmax", alpha: float = 0.0,
+                       negative_slope: float = 0.01, sample_weight: ArrayLike | None = None,
+                       ) -> tuple[float, list[FloatArray], list[FloatArray]]:
     X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
                                            negative_slope)
     Y = _c(_arrays.labels_2d(Y, "Y", X.shape[0], X.dtype))
@@ -271,13 +293,14 @@ def loss_and_gradients(X, Y, weights, biases, activation="relu", out_activation=
     return J, dWs, dbs
 
 
-def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
+def sgd_step(weights: Params, biases: Params, grads_W: Params, grads_b: Params,
+             learning_rate: float) -> tuple[list[FloatArray], list[FloatArray]]:
     Ws, bs, dtype = _arrays.params(weights, biases)
     dWs, dbs = _arrays.gradients_like(Ws, bs, grads_W, grads_b)
     lr = _checks.real_scalar(learning_rate, "learning_rate", low=0, low_inclusive=False)
-    new = []
+    new: list[list[FloatArray]] = []
     for params, grads in ((Ws, dWs), (bs, dbs)):
-        out = []
+        out: list[FloatArray] = []
         for P, G in zip(params, grads):
             P = np.array(P, order="C", copy=True)
             _core.sgd_step(P, _c(G), lr)
@@ -286,7 +309,7 @@ def sgd_step(weights, biases, grads_W, grads_b, learning_rate):
     return new[0], new[1]
 
 
-def _check_batch_weights(w, orders, m, batch_size):
+def _check_batch_weights(w: FloatArray, orders: IntArray | None, m: int, batch_size: int) -> None:
     """Each batch's J is a weighted mean: it divides by the batch's weight sum, which must be
     positive (the reference's loss_and_gradients refuses a batch without weight) and, in the
     dtype, have a finite reciprocal (the kernels multiply by 1/Σw: a float64 sum of 5e-324 or
@@ -313,9 +336,11 @@ def _check_batch_weights(w, orders, m, batch_size):
                      f"sample_weight by a large constant (only the ratios of weights matter)")
 
 
-def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1,
-          activation="relu", out_activation="softmax", alpha=0.0, order=None,
-          negative_slope=0.01, sample_weight=None):
+def train(X: ArrayLike, Y: ArrayLike, weights: Params, biases: Params, *, learning_rate: float = 0.01,
+          batch_size: int = 200, epochs: int = 1, activation: str = "relu",
+          out_activation: str = "softmax", alpha: float = 0.0, order: ArrayLike | None = None,
+          negative_slope: float = 0.01, sample_weight: ArrayLike | None = None,
+          ) -> tuple[list[FloatArray], list[FloatArray], FloatArray]:
     X, Ws, bs, act, head, slope = _network(X, weights, biases, activation, out_activation,
                                            negative_slope)
     Y = _c(_arrays.labels_2d(Y, "Y", X.shape[0], X.dtype))
@@ -350,7 +375,7 @@ def train(X, Y, weights, biases, *, learning_rate=0.01, batch_size=200, epochs=1
     return Ws, bs, np.array(curve)
 
 
-def _share_docs():
+def _share_docs() -> None:
     from . import reference
 
     for name in __all__:
