@@ -6,7 +6,8 @@ without a list here) and parsed with ``ast``. An edge A -> B is any import of B 
 level or inside a function: ``import nnfast.B``, ``from nnfast import B``, ``from . import B``
 (an import of the submodule B when one exists, else of the package), ``from .B import x``,
 ``importlib.import_module("...")`` with a constant name, and the targets of a package's ``_LAZY``
-table (resolved by its ``__getattr__`` through ``import_module``).
+table (resolved by its ``__getattr__`` through ``import_module``). Imports under
+``if TYPE_CHECKING:`` are not edges: only a type checker runs them.
 """
 from __future__ import annotations
 
@@ -69,10 +70,21 @@ def _relative_base(module, level, files):
     return package
 
 
+def _type_only(tree):
+    """The ids of the nodes under ``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    return {id(n) for node in ast.walk(tree)
+            if isinstance(node, ast.If)
+            and getattr(node.test, "id", getattr(node.test, "attr", None)) == "TYPE_CHECKING"
+            for stmt in node.body for n in ast.walk(stmt)}
+
+
 def _imports_of(module, tree, files):
     """Every absolute module name `module`'s source imports (see the module docstring)."""
     names = []
+    type_only = _type_only(tree)
     for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -221,7 +233,7 @@ def test_no_import_cycle_inside_the_package(graph_and_raw):
 
 def test_reference_imports_only_numpy_and_checks(graph_and_raw):
     graph, raw = graph_and_raw
-    allowed = {"__future__", "numpy", "nnfast._checks"}
+    allowed = {"__future__", "typing", "numpy", "nnfast._checks"}
     extra = sorted({n for n in raw["nnfast.reference"]
                     if n not in allowed and not n.startswith("numpy.")})
     assert not extra, f"the oracle nnfast.reference imports {extra}"
