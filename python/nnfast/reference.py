@@ -63,7 +63,12 @@ def identity(Z: ArrayLike) -> FloatArray:
 def sigmoid(Z: ArrayLike) -> FloatArray:
     """Logistic sigmoid σ(z) = 1 / (1 + e^(-z)) (slide 6), element-wise.
 
-    Written as e^(-|z|) so that it never overflows, whatever |z|.
+    Written as ``e^(-|z|)`` so that it never overflows, whatever ``|z|``.
+
+    Examples
+    --------
+    >>> print(sigmoid([-1000.0, 0.0, 1000.0]))
+    [0.  0.5 1. ]
     """
     Z = _checks.float_array(Z, "Z", allow_empty=True, finite=False)
     e = np.exp(-np.abs(Z))
@@ -135,8 +140,14 @@ def softmax(Z: ArrayLike) -> FloatArray:
     """Row-wise softmax a_i = e^(z_i) / Σ_k e^(z_k) for Z of shape (m, K) (slide 20).
 
     The row maximum is subtracted first; the result is unchanged and e^z never
-    overflows. A 1-D Z is treated as a single example: the slide's
-    z = [7, 5, 2, -1, 3] gives [0.8615, 0.1165, 0.0058, 0.0003, 0.0157].
+    overflows. A 1-D Z is treated as a single example.
+
+    Examples
+    --------
+    The slide's example (the slide prints 0.1165 and 0.0157: it rounds e^z before summing):
+
+    >>> [round(float(a), 4) for a in softmax([7.0, 5.0, 2.0, -1.0, 3.0])]
+    [0.8615, 0.1166, 0.0058, 0.0003, 0.0158]
     """
     Z = _checks.softmax_input(Z)
     E = np.exp(Z - Z.max(axis=-1, keepdims=True))
@@ -202,7 +213,7 @@ def output_loss(Z: ArrayLike, Y: ArrayLike, out_activation: str = "softmax",
     without log(A):
 
     * identity → squared error  ½‖a - y‖²;
-    * logistic → binary cross-entropy  max(z, 0) - y z + log(1 + e^(-|z|)), per output;
+    * logistic → binary cross-entropy  ``max(z, 0) - y z + log(1 + e^(-|z|))``, per output;
     * softmax  → categorical cross-entropy  Σ_k y_k (logsumexp(z) - z_k);
     * exp      → half Poisson deviance  y log y - y z - y + e^z, per output.
 
@@ -300,6 +311,12 @@ def init_params(layer_sizes: Sequence[int] | IntArray, activation: str = "relu",
     U(-r, r) with r = sqrt(f / (n_(l-1) + n_l)), f = 2 for the logistic activation
     and 6 otherwise, from ``np.random.RandomState(random_state)`` (or the given
     RandomState). Returns (weights, biases), lists of arrays of `dtype`.
+
+    Examples
+    --------
+    >>> W, b = init_params([2, 3, 1], random_state=0)
+    >>> [w.shape for w in W], [v.shape for v in b]
+    ([(2, 3), (3, 1)], [(3,), (1,)])
     """
     sizes = list(layer_sizes) if isinstance(layer_sizes, (list, tuple, np.ndarray)) else None
     if sizes is None or len(sizes) < 2:
@@ -335,6 +352,13 @@ def forward(X: ArrayLike, weights: Params, biases: Params, activation: str = "re
     shape (m, n_l); hidden layers use `activation`, the last `out_activation`.
     With out_activation='identity' the last entry is the output logits Z[L],
     which is what :func:`output_loss` takes.
+
+    Examples
+    --------
+    >>> W, b = init_params([2, 3, 1], random_state=0)
+    >>> A = forward([[0.0, 1.0], [1.0, 1.0]], W, b, "tanh", "logistic")
+    >>> [a.shape for a in A]
+    [(2, 2), (2, 3), (2, 1)]
     """
     X, Ws, bs, _ = _checks.inputs(X, weights, biases)
     activation = _checks.activation_name(activation)
@@ -432,6 +456,20 @@ def train(X: ArrayLike, Y: ArrayLike, weights: Params, biases: Params, *, learni
     loss_curve[e] is the batch losses of epoch e weighted by batch size, over n —
     scikit-learn's ``loss_curve_``. With sample weights, each batch's J is the weighted
     one of :func:`loss_and_gradients`. The given weights and biases are not modified.
+
+    Examples
+    --------
+    The lecture's XOR network: full-batch gradient descent, then the predicted labels.
+
+    >>> from nnfast.datasets import logic_gate
+    >>> X, y = logic_gate("xor")
+    >>> W, b = init_params([2, 3, 1], "tanh", random_state=0)
+    >>> W, b, curve = train(X, y.reshape(-1, 1), W, b, learning_rate=2.0, batch_size=4,
+    ...                     epochs=500, activation="tanh", out_activation="logistic")
+    >>> curve.shape, bool(curve[-1] < 0.01)
+    ((500,), True)
+    >>> print((predict(X, W, b, "tanh", "logistic") > 0.5).astype(int).ravel())
+    [0 1 1 0]
     """
     X, Ws, bs, dtype = _checks.inputs(X, weights, biases)
     Y = _checks.labels_2d(Y, "Y", X.shape[0], dtype)
