@@ -3,13 +3,21 @@
 aliases are still valid at run time (Python 3.9 included) for tools that evaluate them."""
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Union
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ArrayLike", "FloatArray", "IntArray", "Params", "RandomStateLike"]
+if TYPE_CHECKING:
+    # typing_extensions only for the checker (mypy and pyright bundle it): Self is 3.11's.
+    from scipy.sparse import sparray, spmatrix
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+    from sklearn.neural_network import MLPRegressor as SkMLPRegressor
+    from typing_extensions import Self as Self
+
+__all__ = ["ArrayLike", "FloatArray", "IntArray", "Params", "RandomStateLike", "MatrixLike",
+           "EpochCallback", "ClassWeight", "LayerSizes", "Method", "SklearnMLP"]
 
 #: What every array argument accepts: an ndarray or anything NumPy turns into one.
 ArrayLike = npt.ArrayLike
@@ -25,3 +33,21 @@ Params = Sequence[npt.ArrayLike]
 
 #: ``random_state`` as scikit-learn takes it: a seed, a RandomState, or None (fresh entropy).
 RandomStateLike = Union[int, np.integer[Any], np.random.RandomState, None]
+
+#: An estimator's X: an array-like or a SciPy sparse matrix / array (CSR, CSC).
+MatrixLike = Union[npt.ArrayLike, "spmatrix", "sparray"]
+
+#: ``callbacks``: ``fn(estimator, epoch_info) -> bool`` after each epoch; True stops training.
+EpochCallback = Callable[[Any, Any], Any]
+
+#: ``class_weight``: class label -> weight, 'balanced', or None.
+ClassWeight = Union[Mapping[Any, float], str, None]
+
+#: ``hidden_layer_sizes``: one width, or one per hidden layer.
+LayerSizes = Union[int, Sequence[int], npt.NDArray[np.integer[Any]]]
+
+#: A method a decorator returns unchanged in signature (fit / partial_fit's wrappers).
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+#: The scikit-learn model ``to_sklearn`` returns (Any where scikit-learn is untyped).
+SklearnMLP = Union["SkMLPClassifier", "SkMLPRegressor"]
