@@ -376,12 +376,23 @@ def train(X: ArrayLike, Y: ArrayLike, weights: Params, biases: Params, *, learni
 
 
 def _share_docs() -> None:
+    """Each kernel-backed twin takes its reference's docstring, with a line saying where it
+    is computed before the Examples, which thus run again on the kernels as doctests. The
+    text is dedented first: an unindented line added to an indented docstring would leave
+    the rest indented, which reST reads as a quotation."""
+    import inspect
+
     from . import reference
 
     for name in __all__:
         ours, ref = globals()[name], getattr(reference, name)
         if ours is not ref and not ours.__doc__:
-            ours.__doc__ = (ref.__doc__ or "") + "\n\nComputed by nnfast's C++ kernels."
+            doc = inspect.cleandoc(ref.__doc__ or "")
+            text, heading, examples = doc.partition("\nExamples\n--------\n")
+            ours.__doc__ = (f"{text.rstrip()}\n\nComputed by nnfast's C++ kernels "
+                            f"(:func:`nnfast.reference.{name}` is its NumPy twin).\n")
+            if heading:
+                ours.__doc__ += f"{heading}{examples}"
 
 
 _share_docs()
