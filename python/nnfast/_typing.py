@@ -4,20 +4,23 @@ aliases are still valid at run time (Python 3.9 included) for tools that evaluat
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    # typing_extensions only for the checker (mypy and pyright bundle it): Self is 3.11's.
+    # For the checker only: typing_extensions (Self is 3.11's) is bundled with mypy and
+    # pyright, not a dependency; scikit-learn and SciPy are Any where untyped.
+    import os
+
     from scipy.sparse import sparray, spmatrix
     from sklearn.neural_network import MLPClassifier as SkMLPClassifier
     from sklearn.neural_network import MLPRegressor as SkMLPRegressor
     from typing_extensions import Self as Self
 
 __all__ = ["ArrayLike", "FloatArray", "IntArray", "Params", "RandomStateLike", "MatrixLike",
-           "EpochCallback", "ClassWeight", "LayerSizes", "Method", "SklearnMLP"]
+           "EpochCallback", "ClassWeight", "LayerSizes", "Method", "SklearnMLP", "FileLike"]
 
 #: What every array argument accepts: an ndarray or anything NumPy turns into one.
 ArrayLike = npt.ArrayLike
@@ -51,3 +54,6 @@ Method = TypeVar("Method", bound=Callable[..., Any])
 
 #: The scikit-learn model ``to_sklearn`` returns (Any where scikit-learn is untyped).
 SklearnMLP = Union["SkMLPClassifier", "SkMLPRegressor"]
+
+#: A model file: a path, or a binary file object (seekable, to load).
+FileLike = Union[str, "os.PathLike[str]", BinaryIO]
