@@ -3,7 +3,7 @@
 The estimator is first converted to the equal scikit-learn model (``est.to_sklearn()``,
 :mod:`nnfast.io.interop`), which skl2onnx then converts; both come with the extra
 ``pip install 'nnfast[onnx]'`` (skl2onnx and onnxruntime). The graph takes one float32
-input named ``X`` of shape (n_samples, n_features_in_) and has
+input named ``X`` of shape (n_samples, ``n_features_in_``) and has
 
 * classifiers: ``label`` (n_samples,) with the class labels as trained (integers or
   strings; multilabel: (n_samples, n_labels) of 0/1) and ``probabilities`` as a plain
@@ -131,7 +131,7 @@ def _fix_regressor(onnx_model, n_outputs):
 def to_onnx(estimator, X_sample, *, target_opset=None):
     """The fitted nnfast MLPClassifier / MLPRegressor `estimator` as an ONNX ModelProto.
 
-    X_sample: array-like (n_samples, n_features_in_), e.g. a row of the training data;
+    X_sample: array-like (n_samples, ``n_features_in_``), e.g. a row of the training data;
     only its width is used (the graph accepts any number of rows). target_opset: the ONNX
     opset to target (default: skl2onnx's latest). Outputs are described in
     :mod:`nnfast.onnx_export`. Write the model with ``model.SerializeToString()`` or
@@ -140,6 +140,23 @@ def to_onnx(estimator, X_sample, *, target_opset=None):
     Raises ImportError naming ``pip install 'nnfast[onnx]'`` without skl2onnx, and
     ValueError for an unfitted model, an `X_sample` of the wrong width, or
     activation='leaky_relu' (scikit-learn, hence skl2onnx, has no such activation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> from nnfast import MLPClassifier
+    >>> from nnfast.datasets import logic_gate
+    >>> X, y = logic_gate("xor")
+    >>> clf = MLPClassifier((8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> model = to_onnx(clf, X[:1])
+    >>> session = onnxruntime.InferenceSession(model.SerializeToString(),
+    ...                                        providers=["CPUExecutionProvider"])
+    >>> label, proba = session.run(None, {"X": X.astype(np.float32)})
+    >>> bool((label == clf.predict(X)).all())
+    True
+    >>> bool(np.allclose(proba, clf.predict_proba(X.astype(np.float32)), atol=1e-5))
+    True
     """
     from .io.interop import to_sklearn
 
