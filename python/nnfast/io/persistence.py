@@ -46,7 +46,7 @@ One uncompressed ``.npz`` file (a zip archive of ``.npy`` members, as written by
     (UTF-8) followed by the array's C-order bytes.
 
 ``coefs_<i>``, ``intercepts_<i>``
-    the weights and biases of layer i (i = 0 .. n_layers_ - 2), of ``dtype``.
+    the weights and biases of layer i (i = 0 .. ``n_layers_`` - 2), of ``dtype``.
 ``classes_``
     classifiers: the labels (str labels as a fixed-width unicode array, converted back to
     an object array of str when the original was one).
