@@ -3,10 +3,19 @@ classes with :mod:`nnfast.state`, then the reader or converter of :mod:`nnfast.i
 never import the estimators themselves (so that nothing inside nnfast imports in a cycle)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+if TYPE_CHECKING:
+    from ._mlp_base import BaseMultilayerPerceptron
+    from ._typing import FileLike
+    from .mlp import MLPClassifier, MLPRegressor
+
 __all__ = ["from_sklearn", "load"]
 
+_Est = TypeVar("_Est", bound="BaseMultilayerPerceptron")
 
-def load(file):
+
+def load(file: FileLike) -> MLPClassifier | MLPRegressor:
     """Load a model written by ``est.save`` (a path to a regular file, or a seekable binary
     file object): a fitted nnfast MLPClassifier or MLPRegressor.
 
@@ -22,7 +31,12 @@ def load(file):
     return persistence.load(file)
 
 
-def from_sklearn(model, cls=None):
+@overload
+def from_sklearn(model: Any, cls: None = None) -> MLPClassifier | MLPRegressor: ...
+@overload
+def from_sklearn(model: Any, cls: type[_Est]) -> _Est: ...
+def from_sklearn(model: Any, cls: type[_Est] | None = None,
+                 ) -> MLPClassifier | MLPRegressor | _Est:
     """The nnfast estimator equal to a fitted scikit-learn MLPClassifier / MLPRegressor
     `model`: parameters, weights, classes and training state (see :mod:`nnfast.io.interop`).
     cls: nnfast's estimator class to build, by default the one matching `model`."""
