@@ -16,14 +16,22 @@ on float32 input to float32 rounding (about 1e-7 for probabilities).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from onnx import ModelProto
+
+    from ._typing import ArrayLike
+    from .mlp import MLPClassifier, MLPRegressor
 
 __all__ = ["to_onnx"]
 
 _INSTALL = "pip install 'nnfast[onnx]'"
 
 
-def _import_skl2onnx():
+def _import_skl2onnx() -> tuple[Any, Any]:
     try:
         import skl2onnx
         from skl2onnx.common.data_types import FloatTensorType
@@ -33,7 +41,7 @@ def _import_skl2onnx():
     return skl2onnx, FloatTensorType
 
 
-def _check_sample(estimator, X_sample):
+def _check_sample(estimator: Any, X_sample: ArrayLike) -> int:
     """The number of features, after checking that `X_sample` (n_samples, n_features_in_)
     fits the fitted `estimator`."""
     n_features = getattr(estimator, "n_features_in_", None)
@@ -50,7 +58,7 @@ def _check_sample(estimator, X_sample):
     return int(n_features)
 
 
-def _set_width(value_info, width):
+def _set_width(value_info: Any, width: int) -> None:
     """Declare output `value_info` as (n_samples, width)."""
     dims = value_info.type.tensor_type.shape.dim
     while len(dims) < 2:
@@ -59,7 +67,7 @@ def _set_width(value_info, width):
     dims[1].dim_value = width
 
 
-def _fix_multilabel(onnx_model, n_labels):
+def _fix_multilabel(onnx_model: ModelProto, n_labels: int) -> None:
     """Make a multilabel classifier's outputs what ``predict``/``predict_proba`` return.
 
     skl2onnx takes a 2-label multilabel model for a binary one (its ``classes_`` is
@@ -99,7 +107,7 @@ def _fix_multilabel(onnx_model, n_labels):
             _set_width(out, n_labels)
 
 
-def _fix_regressor(onnx_model, n_outputs):
+def _fix_regressor(onnx_model: ModelProto, n_outputs: int) -> None:
     """Make a regressor's ``variable`` (n_samples, n_outputs), as ``predict`` computes.
 
     skl2onnx reshapes the network's output to (-1, 1) whatever its width, so a 2-output
@@ -128,7 +136,8 @@ def _fix_regressor(onnx_model, n_outputs):
             _set_width(out, n_outputs)
 
 
-def to_onnx(estimator, X_sample, *, target_opset=None):
+def to_onnx(estimator: MLPClassifier | MLPRegressor, X_sample: ArrayLike, *,
+            target_opset: int | None = None) -> ModelProto:
     """The fitted nnfast MLPClassifier / MLPRegressor `estimator` as an ONNX ModelProto.
 
     X_sample: array-like (n_samples, ``n_features_in_``), e.g. a row of the training data;
