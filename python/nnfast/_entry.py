@@ -24,7 +24,24 @@ def load(file: FileLike) -> MLPClassifier | MLPRegressor:
     SHA-256 guards against corruption, not forgery (anyone can recompute it). Raises
     FileNotFoundError / IsADirectoryError for a path that is no file, and ValueError naming
     the problem for any file that is truncated, tampered with, or not a model a fit could
-    have produced (see :mod:`nnfast.io.persistence`)."""
+    have produced (see :mod:`nnfast.io.persistence`).
+
+    Examples
+    --------
+    >>> import io
+    >>> import nnfast
+    >>> from nnfast.datasets import logic_gate
+    >>> X, y = logic_gate("xor")
+    >>> clf = nnfast.MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
+    >>> clf = clf.fit(X, y)
+    >>> file = io.BytesIO()
+    >>> clf.save(file)
+    >>> loaded = nnfast.load(io.BytesIO(file.getvalue()))
+    >>> print(loaded.predict(X))
+    [0. 1. 1. 0.]
+    >>> bool((loaded.predict_proba(X) == clf.predict_proba(X)).all())
+    True
+    """
     from . import mlp  # noqa: F401  (registers the estimator classes)
     from .io import persistence
 
@@ -39,7 +56,21 @@ def from_sklearn(model: Any, cls: type[_Est] | None = None,
                  ) -> MLPClassifier | MLPRegressor | _Est:
     """The nnfast estimator equal to a fitted scikit-learn MLPClassifier / MLPRegressor
     `model`: parameters, weights, classes and training state (see :mod:`nnfast.io.interop`).
-    cls: nnfast's estimator class to build, by default the one matching `model`."""
+    cls: nnfast's estimator class to build, by default the one matching `model`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import nnfast
+    >>> from sklearn.neural_network import MLPRegressor
+    >>> X, y = [[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0]
+    >>> sk = MLPRegressor(hidden_layer_sizes=(4,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> est = nnfast.from_sklearn(sk)
+    >>> type(est) is nnfast.MLPRegressor
+    True
+    >>> bool(np.allclose(est.predict(X), sk.predict(X)))
+    True
+    """
     from . import mlp  # noqa: F401  (registers the estimator classes)
     from .io import interop
 
