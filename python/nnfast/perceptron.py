@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import warnings
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -31,10 +32,15 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from ._typing import ArrayLike, FloatArray, RandomStateLike, Self
+
 __all__ = ["Perceptron", "step"]
 
 
-def step(z):
+def step(z: ArrayLike) -> FloatArray:
     """The perceptron's activation: 1.0 where ``z >= 0``, else 0.0 (same shape as z)."""
     return (np.asarray(z) >= 0).astype(np.float64)
 
@@ -71,6 +77,20 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     errors_ : list of int
         The number of misclassified (hence updated-on) examples in each epoch.
     n_features_in_ : int
+        The number of features seen by ``fit``.
+
+    Examples
+    --------
+    AND is linearly separable: the rule stops making mistakes.
+
+    >>> from nnfast import Perceptron
+    >>> from nnfast.datasets import logic_gate
+    >>> X, y = logic_gate("and")
+    >>> p = Perceptron(shuffle=False).fit(X, y)
+    >>> p.converged_, p.errors_
+    (True, [2, 3, 3, 2, 1, 0])
+    >>> print(p.predict(X))
+    [0. 0. 0. 1.]
     """
 
     _parameter_constraints = {
@@ -80,18 +100,28 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, eta0=1.0, *, max_iter=100, shuffle=True, random_state=None):
+    def __init__(self, eta0: float = 1.0, *, max_iter: int = 100, shuffle: bool = True,
+                 random_state: RandomStateLike = None) -> None:
         self.eta0 = eta0
         self.max_iter = max_iter
         self.shuffle = shuffle
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Train from zero weights until an epoch makes no mistake or ``max_iter`` epochs.
 
-        X : array-like of shape (m, d), numeric and finite. y : array-like of shape (m,)
-        holding exactly two distinct labels (numbers, strings, bools ...).
+        Parameters
+        ----------
+        X : array-like of shape (m, d)
+            Numeric and finite.
+        y : array-like of shape (m,)
+            Exactly two distinct labels (numbers, strings, bools ...).
+
+        Returns
+        -------
+        self : Perceptron
+            The fitted estimator.
         """
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False)
         check_classification_targets(y)
@@ -105,7 +135,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         eta = float(self.eta0)
         w = np.zeros(X.shape[1])
         b = 0.0
-        self.errors_ = []
+        self.errors_: list[int] = []
         self.converged_ = False
         self.n_iter_ = 0
         for _ in range(self.max_iter):
@@ -133,18 +163,18 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 f"line cannot separate them.", ConvergenceWarning)
         return self
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike) -> FloatArray:
         """z = X @ w + b, shape (m,): ``z >= 0`` predicts ``classes_[1]``."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_[0] + self.intercept_[0]
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> npt.NDArray[Any]:
         """The class of each row: ``classes_[step(X @ w + b)]``."""
         positive = self.decision_function(X) >= 0
         return self.classes_[positive.astype(int)]
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
