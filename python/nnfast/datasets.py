@@ -80,6 +80,14 @@ def load_digits_split(test_size=0.25, random_state=0, dtype=np.float64):
 
     The class proportions of y_train and y_test match those of the whole set
     (``stratify=y``). With the defaults m_train = 1347 and m_test = 450.
+
+    Examples
+    --------
+    >>> X_train, X_test, y_train, y_test = load_digits_split()
+    >>> X_train.shape, X_test.shape, y_train.shape, y_test.shape
+    ((1347, 64), (450, 64), (1347,), (450,))
+    >>> float(X_train.min()), float(X_train.max())
+    (0.0, 1.0)
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -109,6 +117,13 @@ def one_hot(y, n_classes=None, dtype=np.float64):
     Returns
     -------
     Y : ndarray of shape (m, k), with ``Y[i, y[i]] = 1`` and zeros elsewhere.
+
+    Examples
+    --------
+    >>> print(one_hot([0, 2, 1]))
+    [[1. 0. 0.]
+     [0. 0. 1.]
+     [0. 1. 0.]]
     """
     y = np.asarray(y)
     if y.ndim != 1:
