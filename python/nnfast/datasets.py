@@ -11,7 +11,14 @@ never imports it.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from ._typing import ArrayLike, FloatArray, IntArray
 
 __all__ = ["GATES", "logic_gate", "load_digits_split", "one_hot"]
 
@@ -23,7 +30,7 @@ GATES = {
 }
 
 
-def logic_gate(name):
+def logic_gate(name: str) -> tuple[FloatArray, FloatArray]:
     """The truth table of a two-input Boolean function, one example per row.
 
     Parameters
@@ -55,7 +62,9 @@ def logic_gate(name):
     return X, y
 
 
-def load_digits_split(test_size=0.25, random_state=0, dtype=np.float64):
+def load_digits_split(test_size: float = 0.25, random_state: int | None = 0,
+                      dtype: npt.DTypeLike = np.float64,
+                      ) -> tuple[FloatArray, FloatArray, IntArray, IntArray]:
     """scikit-learn's handwritten digits, scaled to [0, 1], in a stratified train/test split.
 
     The data ship with scikit-learn (``sklearn.datasets.load_digits``), so no download
@@ -104,7 +113,8 @@ def load_digits_split(test_size=0.25, random_state=0, dtype=np.float64):
             np.ascontiguousarray(y_train), np.ascontiguousarray(y_test))
 
 
-def one_hot(y, n_classes=None, dtype=np.float64):
+def one_hot(y: ArrayLike, n_classes: int | None = None, dtype: npt.DTypeLike = np.float64,
+            ) -> FloatArray:
     """Integer class labels to a one-hot target matrix.
 
     Parameters
