@@ -2,7 +2,9 @@
 
 Every public function validates before it computes, so the C++ never sees an
 inconsistent size, and a user always gets a ValueError / TypeError naming the
-argument and what was expected. Nothing here modifies the caller's arrays.
+argument and what was expected. Nothing here modifies the caller's arrays, and
+nothing makes a temporary the size of a data set (X may be a memory map larger than
+memory): scans and encodings go a block of rows at a time.
 """
 from __future__ import annotations
 
@@ -94,6 +96,38 @@ def all_finite(x: ArrayLike, chunk: int = 1 << 18) -> bool:
         return bool(np.isfinite(x))
     rows = max(1, chunk // max(1, x.size // x.shape[0]))
     return all(np.isfinite(x[i:i + rows]).all() for i in range(0, x.shape[0], rows))
+
+
+# Rows of a classifier's y binarised at a time. scikit-learn's label_binarize builds the whole
+# one-hot matrix as CSR arrays and then densifies it to int64: about 40 + 8 · n_classes
+# bytes a row at its peak (172 MB for 1.5 million rows of 10 classes, whose bool result is
+# 14 MB); a block of rows costs a few MB.
+LABEL_BLOCK_ROWS = 1 << 16
+
+
+def binarize_labels(binarizer: Any, y: Any, block_rows: int | None = None) -> npt.NDArray[np.bool_]:
+    """``binarizer.transform(y).astype(bool)`` for a fitted scikit-learn LabelBinarizer and
+    y of shape (n,) or (n, k): the indicator matrix (n, n_outputs), built a block of rows at
+    a time into the result, so the memory beyond it is O(block_rows · n_classes)
+    (block_rows: LABEL_BLOCK_ROWS by default).
+
+    Each row's encoding depends on that row and the binarizer's classes alone, so the
+    blocks give the same matrix, and y of a type the binarizer refuses (checked once, on
+    the whole y) gets the binarizer's own error. Sparse and small y go in one call."""
+    from sklearn.utils.multiclass import type_of_target
+
+    block_rows = LABEL_BLOCK_ROWS if block_rows is None else block_rows
+    n = y.shape[0] if hasattr(y, "shape") else len(y)
+    if (n <= block_rows or not isinstance(y, np.ndarray) or binarizer.sparse_output
+            or type_of_target(y) not in ("binary", "multiclass", "multilabel-indicator")):
+        return binarizer.transform(y).astype(bool)
+    first = binarizer.transform(y[:block_rows])
+    out = np.empty((n,) + first.shape[1:], dtype=bool)
+    for start in range(0, n, block_rows):
+        block = first if start == 0 else binarizer.transform(y[start:start + block_rows])
+        # the cast astype(bool) makes: nonzero -> True
+        np.copyto(out[start:start + block_rows], block, casting="unsafe")
+    return out
 
 
 def same_shape(a: FloatArray, b: FloatArray, name_a: str, name_b: str) -> None:
