@@ -21,8 +21,14 @@ import os
 import stat
 import struct
 import zlib
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from ._typing import FileLike
 
 __all__ = ["NpyHeader", "members", "npy_array", "npy_header", "read_bytes"]
 
@@ -41,7 +47,7 @@ _MAX_HEADER = 10_000
 _DTYPE_KINDS = "biufUS"
 
 
-def _bad(msg):
+def _bad(msg: str) -> ValueError:
     return ValueError(f"not a valid npz archive ({msg})")
 
 
@@ -49,10 +55,11 @@ def _bad(msg):
 # the file's bytes
 # ---------------------------------------------------------------------------
 
-def _read_exactly(f, size):
+def _read_exactly(f: BinaryIO, size: int) -> bytes:
     """`size` bytes from f; a raw file's read may return less than asked (Linux stops one
     read at 2 GiB), so it loops, and refuses a file that ends early or was not binary."""
-    chunks, left = [], size
+    chunks: list[bytes] = []
+    left = size
     while left:
         chunk = f.read(left)
         if not chunk or not isinstance(chunk, bytes) or len(chunk) > left:
@@ -62,7 +69,7 @@ def _read_exactly(f, size):
     return b"".join(chunks)
 
 
-def _check_ends(head, tail):
+def _check_ends(head: bytes, tail: bytes) -> None:
     """The archive's first 4 bytes (a local header) and last 4 (the end record's
     signature, or fewer for a short file)."""
     if head != b"PK\x03\x04":
@@ -72,7 +79,7 @@ def _check_ends(head, tail):
         raise _bad("truncated, or not a zip file: no end-of-archive record")
 
 
-def _check_file_ends(f, start, size):
+def _check_file_ends(f: BinaryIO, start: int, size: int) -> None:
     """_check_ends before the whole file is read, so that a huge (or sparse) file that is
     no archive costs nothing."""
     f.seek(start)
@@ -87,14 +94,15 @@ def _check_file_ends(f, start, size):
     f.seek(start)
 
 
-def read_bytes(file):
+def read_bytes(file: FileLike) -> bytes:
     """The bytes of `file`: a path (str / PathLike) to a regular file, or a seekable binary
     file object (read from its current position to its end).
 
     Raises FileNotFoundError (no such path), IsADirectoryError (a directory), ValueError
     (not a regular file; a file object that is not seekable or not binary; no zip end
     record at the end)."""
-    if hasattr(file, "read"):
+    if hasattr(file, "read"):  # duck-typed, as numpy does: the cast tells the checker
+        file = cast("BinaryIO", file)
         try:
             start = file.tell()
             size = file.seek(0, os.SEEK_END) - start
@@ -130,13 +138,13 @@ def read_bytes(file):
 # the archive
 # ---------------------------------------------------------------------------
 
-def _unpack(fmt, data, offset, what):
+def _unpack(fmt: struct.Struct, data: bytes, offset: int, what: str) -> tuple[Any, ...]:
     if offset < 0 or offset + fmt.size > len(data):
         raise _bad(f"{what} lies outside the file (truncated)")
     return fmt.unpack_from(data, offset)
 
 
-def _directory_bounds(data):
+def _directory_bounds(data: bytes) -> tuple[int, int, int]:
     """(offset, size, count) of the central directory, which must end where the end
     records begin (no prefix, no gap, no comment)."""
     end = len(data) - _END.size
@@ -161,7 +169,7 @@ def _directory_bounds(data):
     return cd_offset, cd_size, count
 
 
-def _zip64_extra(extra, size, csize, offset):
+def _zip64_extra(extra: bytes, size: int, csize: int, offset: int) -> tuple[int, int, int]:
     """The 64-bit values the zip64 extra field holds for the fields set to 0xFFFFFFFF."""
     pos = 0
     while pos + 4 <= len(extra):
@@ -182,7 +190,7 @@ def _zip64_extra(extra, size, csize, offset):
     return size, csize, offset
 
 
-def members(data):
+def members(data: bytes) -> dict[str, memoryview]:
     """{name: memoryview of the member's bytes} of the .npy members of the archive `data`
     (bytes), in archive order; names without their ".npy". Checks every entry of the central
     directory and its local header (stored, not encrypted, ASCII name ending in .npy, unique,
@@ -248,7 +256,8 @@ class NpyHeader:
 
     __slots__ = ("dtype", "fortran", "nbytes", "offset", "shape")
 
-    def __init__(self, dtype, shape, fortran, offset):
+    def __init__(self, dtype: np.dtype[Any], shape: tuple[int, ...], fortran: bool,
+                 offset: int) -> None:
         self.dtype, self.shape, self.fortran, self.offset = dtype, shape, fortran, offset
         n = 1
         for d in shape:
@@ -256,7 +265,7 @@ class NpyHeader:
         self.nbytes = n * dtype.itemsize
 
 
-def npy_header(body, name):
+def npy_header(body: memoryview, name: str) -> NpyHeader:
     """The header of the .npy member `name` whose bytes are `body` (a memoryview); refuses
     object dtypes (pickle), structured / sub-array / zero-size dtypes, and a header whose
     shape does not match the data the member holds, before anything is allocated."""
@@ -291,7 +300,7 @@ def npy_header(body, name):
     return header
 
 
-def npy_array(body, header):
+def npy_array(body: memoryview, header: NpyHeader) -> npt.NDArray[Any]:
     """A read-only view of the member's data as the array its `header` describes."""
     count = header.nbytes // header.dtype.itemsize
     flat = np.frombuffer(body, dtype=header.dtype, count=count, offset=header.offset)
