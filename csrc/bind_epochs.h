@@ -41,6 +41,69 @@ inline void check_config(const nn::FitConfig& c) {
   need(c.batch_size >= 1, "batch_size must be >= 1");
   need(c.max_iter >= 1, "max_iter must be >= 1");
   need(c.n_iter_no_change >= 1, "n_iter_no_change must be >= 1");
+  need(c.reduction_chunks >= 0, "reduction_chunks must be >= 0 (0: off)");
+}
+
+using bytes_array = py::array_t<std::uint8_t, py::array::c_style>;
+
+// The route of a distributed fit's chunk gradients: (ranks, rank, send, recv, run, shard),
+// send and recv uint8 arrays sized by exchange_sizes (this rank's message; all of them end
+// to end), run() a Python callable that fills recv from every rank's send (an Allgatherv),
+// shard None (every rank holds all rows) or (local_batch, steps, n_total) (nn::Exchange).
+template <typename T>
+nn::Exchange exchange_route(py::handle route, const nn::FitConfig& cfg, index_t n_params) {
+  if (!py::isinstance<py::tuple>(route) || py::len(route) != 6)
+    throw py::type_error("exchange must be (ranks, rank, send, recv, run, shard)");
+  auto t = py::reinterpret_borrow<py::tuple>(route);
+  nn::Exchange ex;
+  try {
+    ex.ranks = t[0].cast<index_t>();
+    ex.rank = t[1].cast<index_t>();
+  } catch (const py::cast_error&) {
+    throw py::type_error("exchange's ranks and rank must be ints");
+  }
+  const index_t S = cfg.reduction_chunks;
+  if (S < 1) fail("a distributed fit needs reduction_chunks >= 1");
+  if (ex.ranks < 1 || ex.ranks > S || S % ex.ranks != 0)
+    fail("reduction_chunks (" + std::to_string(S) + ") must be a multiple of the number of "
+         "processes (" + std::to_string(ex.ranks) + ")");
+  if (ex.rank < 0 || ex.rank >= ex.ranks) fail("exchange's rank must be in [0, ranks)");
+  if (!py::isinstance<bytes_array>(t[2]) || !py::isinstance<bytes_array>(t[3]))
+    throw py::type_error("exchange's send and recv must be C-contiguous uint8 arrays");
+  auto send = py::reinterpret_borrow<bytes_array>(t[2]);
+  auto recv = py::reinterpret_borrow<bytes_array>(t[3]);
+  index_t total = 0;
+  for (index_t r = 0; r < ex.ranks; ++r)
+    total += nn::message_bytes(S, ex.ranks, r, n_params, sizeof(T));
+  if (send.size() != nn::message_bytes(S, ex.ranks, ex.rank, n_params, sizeof(T)) ||
+      recv.size() != total)
+    fail("exchange's send and recv must have the sizes exchange_sizes gives");
+  if (reinterpret_cast<std::uintptr_t>(recv.data()) % alignof(double) != 0 ||
+      reinterpret_cast<std::uintptr_t>(send.data()) % alignof(double) != 0)
+    fail("exchange's send and recv must be aligned to 8 bytes");
+  if (!py::isinstance<py::function>(t[4])) throw py::type_error("exchange's run must be callable");
+  ex.send = send.mutable_data();
+  ex.recv = recv.mutable_data();
+  auto run = py::reinterpret_borrow<py::function>(t[4]);
+  ex.run = [run] {
+    py::gil_scoped_acquire gil;
+    run();
+  };
+  if (!t[5].is_none()) {  // sharded rows: (local_batch, steps, n_total)
+    try {
+      auto shard = t[5].cast<std::tuple<index_t, index_t, index_t>>();
+      ex.local_batch = std::get<0>(shard);
+      ex.steps = std::get<1>(shard);
+      ex.n_total = std::get<2>(shard);
+    } catch (const py::cast_error&) {
+      throw py::type_error("exchange's shard must be None or (local_batch, steps, n_total)");
+    }
+    if (ex.local_batch < 1 || ex.steps < 1 || ex.n_total < 1 || ex.local_batch > ex.n_total ||
+        ex.steps > ex.n_total)
+      fail("exchange's shard (local_batch, steps, n_total) must be positive, local_batch and "
+           "steps at most n_total");
+  }
+  return ex;
 }
 
 inline void check_state(const nn::FitState& s) {
@@ -124,7 +187,8 @@ nn::FitStatus run_epochs(py::list loss_curve, py::object X, carray<T> Y,
                          std::optional<py::list> s2, std::optional<py::list> best,
                          std::optional<carray<std::int64_t>> order,
                          std::optional<py::array_t<std::uint32_t, py::array::c_style>> rng,
-                         std::optional<py::function> epoch_end, bool poll_signals) {
+                         std::optional<py::function> epoch_end, bool poll_signals,
+                         std::optional<py::tuple> exchange) {
   auto net = network<T>(Ws, bs, act, slope, head, true);
   require_ndim(Y, 2, "Y");
   const index_t m = Y.shape(0);
@@ -191,6 +255,11 @@ nn::FitStatus run_epochs(py::list loss_curve, py::object X, carray<T> Y,
         throw py::type_error("epoch_end must return (bool, float or None)");
       }
     };
+  }
+  if (exchange) {
+    index_t P = 0;
+    for (index_t l = 0; l < L; ++l) P += net.sizes[l] * net.sizes[l + 1] + net.sizes[l + 1];
+    hooks.exchange = exchange_route<T>(*exchange, cfg, P);
   }
   if (poll_signals) {
     hooks.interrupted = [] {
@@ -323,6 +392,8 @@ inline void register_types(py::module_& m) {
       .field("incremental", &C::incremental, "one epoch (partial_fit)")
       .field("early_stopping", &C::early_stopping,
              "the rule reads epoch_end's validation score and keeps the best parameters")
+      .field("reduction_chunks", &C::reduction_chunks,
+             "S > 0: each batch's gradient as S chunk gradients added in a fixed tree (0: off)")
       .finish();
   using S = nn::FitState;
   Fields<S>(m, "FitState", "The bookkeeping a fit carries across calls, named after the "
@@ -338,6 +409,15 @@ inline void register_types(py::module_& m) {
       .finish();
 }
 
+// Bytes of each rank's message in a distributed fit (csrc/nn/chunks.h), rank 0 first.
+inline std::vector<index_t> exchange_sizes(index_t S, index_t K, index_t n_params, index_t itemsize) {
+  if (S < 1 || K < 1 || K > S || S % K != 0) fail("reduction_chunks must be a positive multiple of the process count");
+  if (n_params < 1 || (itemsize != 4 && itemsize != 8)) fail("n_params must be >= 1 and itemsize 4 or 8");
+  std::vector<index_t> out;
+  for (index_t r = 0; r < K; ++r) out.push_back(nn::message_bytes(S, K, r, n_params, itemsize));
+  return out;
+}
+
 template <typename T>
 void register_epochs(py::module_& m) {
   using py::arg;
@@ -346,7 +426,7 @@ void register_epochs(py::module_& m) {
         arg("act"), arg("slope"), arg("head"), arg("config"), arg("state"),
         arg("s1").none(true), arg("s2").none(true), arg("best").none(true),
         arg("order").noconvert().none(true), arg("rng").noconvert().none(true),
-        arg("epoch_end").none(true), arg("poll_signals"),
+        arg("epoch_end").none(true), arg("poll_signals"), arg("exchange").none(true) = py::none(),
         "Every epoch of a stochastic fit in C++ (batches, solver, schedule, stopping rules); "
         "X dense or CSR rows (data, indices, indptr, n_features). Returns a FitStatus.");
 }

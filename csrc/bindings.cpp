@@ -136,7 +136,7 @@ double output_loss(carray<T> A, carray<T> dZ, carray<T> Z, carray<T> Y,
   T* a = A.mutable_data();
   T* dz = dZ.mutable_data();
   py::gil_scoped_release nogil;
-  return nnfast::nn::output_loss(a, dz, Z.data(), Y.data(), w, m, k, h);
+  return nnfast::nn::output_loss(a, dz, Z.data(), Y.data(), w, m, k, h, nnfast::nn::weight_sum(w, m));
 }
 
 template <typename T>
@@ -334,6 +334,9 @@ PYBIND11_MODULE(_core, m) {
   nnfast::nn::select_vec_ops(nnfast::gemm::active_isa());
   nnfast::nn::select_update_ops(nnfast::gemm::active_isa());
   register_types(m);
+  m.def("exchange_sizes", &nnfast::bind::exchange_sizes, py::arg("reduction_chunks"), py::arg("ranks"),
+        py::arg("n_params"), py::arg("itemsize"),
+        "Bytes of each rank's chunk-gradient message in a distributed fit, rank 0 first.");
   register_dtype<float>(m);
   register_dtype<double>(m);
   register_epochs<float>(m);

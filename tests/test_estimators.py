@@ -66,7 +66,7 @@ def test_constructor_is_sklearns_plus_the_extras(name):
     default to off."""
     theirs = getattr(sk_nn, name)().get_params()
     ours = getattr(nnfast, name)().get_params()
-    extras = {"callbacks": None, "time_budget": None, "n_jobs": None}
+    extras = {"callbacks": None, "time_budget": None, "n_jobs": None, "reduction_chunks": None}
     if name == "MLPClassifier":
         extras["class_weight"] = None
     assert ours == {**theirs, **extras}

@@ -12,10 +12,12 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <vector>
 
 #include "common.h"
+#include "nn/chunks.h"
 #include "nn/mt19937.h"
 #include "nn/network.h"
 #include "nn/optimizers.h"
@@ -44,6 +46,9 @@ struct FitConfig {
   std::int64_t n_iter_no_change = 10;
   bool incremental = false;     // partial_fit: one epoch
   bool early_stopping = false;  // the epoch hook supplies a validation score
+  // S > 0: every batch's gradient by the chunked reduction over S chunks (chunks.h), the
+  // same bits at any thread count and for any number of processes dividing S.
+  std::int64_t reduction_chunks = 0;
 };
 
 // The estimator's bookkeeping, carried across calls (warm_start, partial_fit), named after
@@ -125,6 +130,9 @@ struct EpochHooks {
   std::function<bool(std::int64_t, double, double*)> epoch_end;
   // Polled at batch boundaries about every 100 ms; true means stop now (Ctrl-C).
   std::function<bool()> interrupted;
+  // With reduction_chunks: where the chunk gradients go to and come from (one process
+  // when `run` is empty); this rank computes only its own chunks.
+  Exchange exchange;
 };
 
 // Optimizer state: per parameter array (W[0..L-1] then b[0..L-1], scikit-learn's order),
@@ -146,10 +154,22 @@ class EpochLoop {
   FitStatus run(std::vector<double>& loss_curve, const TrainingData<T>& data, const RowOrder& order,
                 const EpochHooks<T>& hooks) {
     const index_t n = order.rows ? order.n : data.m;
-    const index_t batch = std::min(index_t(cfg_.batch_size), n);
+    const Exchange& ex = hooks.exchange;
+    // Sharded, a batch is local_batch rows of each rank's shard: `steps` of them an epoch.
+    const index_t batch = ex.sharded() ? ex.local_batch : std::min(index_t(cfg_.batch_size), n);
+    const index_t steps = ex.sharded() ? ex.steps : (n + batch - 1) / batch;
+    const index_t n_total = ex.sharded() ? ex.n_total : n;
     const index_t d = net_.sizes[0], k = net_.sizes[net_.layers()];
     const bool sparse = data.X == nullptr;
-    Workspace<T> ws(net_, batch, k, sparse || order.rows != nullptr || order.rng != nullptr);
+    const index_t S = cfg_.reduction_chunks;
+    std::unique_ptr<ChunkedGradient<T>> chunked;
+    if (S > 0) chunked = std::make_unique<ChunkedGradient<T>>(net_, S, ex);
+    sharded_ = ex.sharded();
+    // A chunked step holds one chunk at a time: at most ceil(batch / chunks) rows, the
+    // chunks being S of the batch, or sharded this rank's S / ranks of its part.
+    const index_t parts = S > 0 ? (sharded_ ? S / ex.ranks : S) : 1;
+    Workspace<T> ws(net_, (batch + parts - 1) / parts, k,
+                    sparse || order.rows != nullptr || order.rng != nullptr);
     std::vector<std::int64_t> sample_idx(static_cast<size_t>(n)), perm;
     std::iota(sample_idx.begin(), sample_idx.end(), std::int64_t(0));
     checkpoint_alloc();
@@ -161,6 +181,16 @@ class EpochLoop {
     // less than a millisecond apart.
     auto last_poll = std::chrono::steady_clock::now(), last_read = last_poll;
     index_t stride = 1, since_read = 0;
+    auto poll = [&] {
+      if (!hooks.interrupted || ++since_read < stride) return false;
+      since_read = 0;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - last_read < std::chrono::milliseconds(1) && stride < 4096) stride *= 2;
+      last_read = now;
+      if (now - last_poll <= std::chrono::milliseconds(100)) return false;
+      last_poll = now;
+      return hooks.interrupted();
+    };
     st_.n_iter = 0;
 
     for (index_t it = 0; it < cfg_.max_iter; ++it) {
@@ -178,8 +208,27 @@ class EpochLoop {
       }
       checkpoint_save();
       double total = 0;
-      for (index_t start = 0; start < n; start += batch) {
-        const index_t mb = std::min(batch, n - start);
+      for (index_t step_i = 0; step_i < steps; ++step_i) {
+        const index_t start = std::min(step_i * batch, n), mb = std::min(batch, n - start);
+        if (chunked) {
+          // Every rank sees every row's weight (or, sharded, every rank's sum), so all skip
+          // a batch alike and normalise by the same sum; a stop flagged by any rank stops
+          // all, before the step.
+          Header mine, all;
+          mine.rows = mb;
+          mine.wsum = batch_weight_sum(data.w, rows, start, mb);
+          if (!ex.sharded() && !(mine.wsum > 0)) continue;
+          mine.flags = poll() ? kFlagStop : 0;
+          const double J = chunked_step(*chunked, ws, data, rows, start, mb, mine, &all);
+          if (all.flags & kFlagStop) return FitStatus::Interrupted;
+          if (!(all.wsum > 0)) continue;  // sharded: a batch of zero weight in all
+          if (!std::isfinite(J)) {
+            checkpoint_restore();
+            return FitStatus::Diverged;
+          }
+          total += J * double(all.rows);
+          continue;
+        }
         const T *Xb = data.X ? data.X + start * d : nullptr, *Yb = data.Y + start * k;
         const T* wb = data.w ? data.w + start : nullptr;
         if (rows) {  // (X's rows too when dense)
@@ -203,20 +252,11 @@ class EpochLoop {
           return FitStatus::Diverged;
         }
         total += J * double(mb);
-        if (hooks.interrupted && ++since_read >= stride) {
-          since_read = 0;
-          const auto now = std::chrono::steady_clock::now();
-          if (now - last_read < std::chrono::milliseconds(1) && stride < 4096) stride *= 2;
-          last_read = now;
-          if (now - last_poll > std::chrono::milliseconds(100)) {
-            last_poll = now;
-            if (hooks.interrupted()) return FitStatus::Interrupted;
-          }
-        }
+        if (poll()) return FitStatus::Interrupted;
       }
       st_.n_iter += 1;
-      st_.loss = total / double(n);
-      st_.t += n;
+      st_.loss = total / double(n_total);
+      st_.t += n_total;
       loss_curve.push_back(st_.loss);
 
       double val = std::numeric_limits<double>::quiet_NaN();
@@ -250,7 +290,7 @@ class EpochLoop {
     const index_t L = net_.layers();
     forward(ws.As, Xb, mb, net_, true);
     double J = cfg_.loss_scale * output_loss(ws.As[L - 1], ws.dZ.data(), ws.As[L - 1], Yb, wb,
-                                             mb, net_.sizes[L], net_.head) / wsum;
+                                             mb, net_.sizes[L], net_.head, wsum) / wsum;
     J += l2_term(net_, cfg_.alpha, wsum);
     const StepRule<T> rule = step_rule();
     const T lambda = cfg_.alpha > 0 ? T(cfg_.alpha / wsum) : T(0);
@@ -269,6 +309,91 @@ class EpochLoop {
                       rule, T(0));
              });
     return J;
+  }
+
+  // One batch by the chunked reduction: this rank's chunks' gradients, the exchange, the
+  // tree, then the step on the whole gradient. No step when a rank flagged a stop, the
+  // batch weighs nothing (all->wsum = 0) or J is not finite (the caller restores). mine:
+  // this rank's rows of the batch (from `start`, mb of them) and their weight sum.
+  // Returns the batch's J; all: the headers summed over the ranks.
+  double chunked_step(ChunkedGradient<T>& cg, Workspace<T>& ws, const TrainingData<T>& data,
+                      const std::int64_t* rows, index_t start, index_t mb, const Header& mine,
+                      Header* all) {
+    const index_t L = net_.layers(), d = net_.sizes[0], k = net_.sizes[L];
+    // Sharded, the batch's weight sum is known only after the exchange: the chunks' dZ
+    // are left unnormalised (W = 1, exact) and the sum is divided by it afterwards.
+    const bool sharded = sharded_;
+    const double wnorm = sharded ? 1.0 : mine.wsum;
+    std::vector<T*> dWs(static_cast<size_t>(L)), dbs(static_cast<size_t>(L));
+    auto leaf = [&](index_t c, T* g, double* J) {
+      const index_t r0 = cg.chunk_begin(c, mb), mc = cg.chunk_begin(c + 1, mb) - r0;
+      if (mc == 0) {  // a short batch's empty chunk slot
+        std::fill(g, g + cg.params(), T(0));
+        *J = 0;
+        return;
+      }
+      const index_t first = start + r0;
+      const T *Xc = data.X ? data.X + first * d : nullptr, *Yc = data.Y + first * k;
+      const T* wc = data.w ? data.w + first : nullptr;
+      if (rows) {
+        gather(ws, data, rows + first, mc, d, k);
+        Xc = ws.Xb.data();
+        Yc = ws.Yb.data();
+        wc = data.w ? ws.wb.data() : nullptr;
+      }
+      if (!data.X) {
+        data.csr.gather(ws.Xb.data(), rows ? rows + first : nullptr, first, mc, d);
+        Xc = ws.Xb.data();
+      }
+      forward(ws.As, Xc, mc, net_, true);
+      *J = cfg_.loss_scale * output_loss(ws.As[L - 1], ws.dZ.data(), ws.As[L - 1], Yc, wc, mc, k,
+                                         net_.head, wnorm) / wnorm;
+      for (index_t l = 0; l < L; ++l) {
+        dWs[l] = g + cg.offW(l);
+        dbs[l] = g + cg.offb(l);
+      }
+      backprop(net_, ws.As, Xc, ws.dZ.data(), ws.dA.data(), mc, dWs, dbs,
+               [](index_t, index_t, index_t, index_t, index_t) {}, [](index_t) {});
+    };
+    double J = 0;
+    T* G = cg.reduce(leaf, mine, &J, all);
+    if ((all->flags & kFlagStop) || !(all->wsum > 0)) return J;
+    const double wsum = sharded ? all->wsum : mine.wsum;
+    if (sharded) {
+      J /= wsum;
+      const T inv = T(1) / T(wsum);
+      parallel_chunks(cg.params(), [&](index_t lo, index_t hi) {
+        for (index_t i = lo; i < hi; ++i) G[i] *= inv;
+      });
+    }
+    J += l2_term(net_, cfg_.alpha, wsum);
+    if (!std::isfinite(J)) return J;
+    const StepRule<T> rule = step_rule();
+    const T lambda = cfg_.alpha > 0 ? T(cfg_.alpha / wsum) : T(0);
+    const auto update = update_ops<T>().step;
+    constexpr index_t kRows = 16;  // element-wise: any split gives the same bits
+    for (index_t l = 0; l < L; ++l) {
+      const index_t n_in = net_.sizes[l], n_out = net_.sizes[l + 1];
+      parallel_for((n_in + kRows - 1) / kRows, n_in * n_out, [&](index_t blk) {
+        const index_t r0 = blk * kRows, off = r0 * n_out;
+        update({net_.W[l] + off, state(opt_.s1, l, off), state(opt_.s2, l, off),
+                G + cg.offW(l) + off, n_out, std::min(kRows, n_in - r0), n_out},
+               rule, lambda);
+      });
+      update({net_.b[l], state(opt_.s1, L + l, 0), state(opt_.s2, L + l, 0), G + cg.offb(l),
+              n_out, 1, n_out},
+             rule, T(0));
+    }
+    return J;
+  }
+
+  // Σ w over the batch's rows in their order (in double), or mb without weights: every
+  // rank computes it from all rows, whichever chunks it owns.
+  static double batch_weight_sum(const T* w, const std::int64_t* rows, index_t start, index_t mb) {
+    if (!w) return double(mb);  // (0 for a sharded rank's batch past its shard's end)
+    double s = 0;
+    for (index_t i = 0; i < mb; ++i) s += double(w[rows ? rows[start + i] : start + i]);
+    return s;
   }
 
   // This batch's rule; Adam's bias-corrected rate is computed once per batch, as
@@ -361,6 +486,7 @@ class EpochLoop {
   const std::vector<T*>& best_b_;
   std::vector<std::vector<T>> ck_W_, ck_b_;
   std::vector<T*> ck_Wp_, ck_bp_;
+  bool sharded_ = false;
 };
 
 }  // namespace nnfast::nn

@@ -188,7 +188,8 @@ double loss_and_gradients(const std::vector<T*>& dWs, const std::vector<T*>& dbs
   forward(As, X, m, net, true);
   std::vector<T> dZ(static_cast<size_t>(m * net.widest())), dA(dZ.size());
   const double wsum = weight_sum(w, m);
-  double J = output_loss(As[L - 1], dZ.data(), As[L - 1], Y, w, m, net.sizes[L], net.head) / wsum;
+  double J = output_loss(As[L - 1], dZ.data(), As[L - 1], Y, w, m, net.sizes[L], net.head, wsum) /
+             wsum;
   J += l2_term(net, alpha, wsum);
   backprop_gradients(net, As, X, dZ.data(), dA.data(), m, alpha, wsum, dWs, dbs);
   return J;

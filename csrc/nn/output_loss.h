@@ -70,10 +70,12 @@ double weight_sum(const T* w, index_t m) {
 }
 
 // A, dZ (m x k) out (A may alias Z); Z, Y (m x k), w (m, or null) in; returns Σ_i w_i L⁽ⁱ⁾.
+// wsum is the W that divides dZ: weight_sum(w, m) for a whole batch, or the whole batch's
+// sum when these m rows are one chunk of it (chunks.h).
 template <typename T>
 double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, index_t k,
-                   Head head) {
-  const T W = T(weight_sum(w, m));
+                   Head head, double wsum) {
+  const T W = T(wsum);
   // dZ by the reciprocal of W: a divide an element is ~17 cycles a float64 vector.
   const T inv_w = T(1) / W;
   const index_t n_chunks = (m + kLossChunkRows - 1) / kLossChunkRows;

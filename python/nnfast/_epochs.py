@@ -60,7 +60,7 @@ def _csr_rows(X, dtype):
 
 def run_epochs(X, Y, sample_weight, Ws, bs, config, state, *, act, head, negative_slope=0.01,
                opt_state=(None, None), best=None, random_state=None, order=None,
-               epoch_end=None):
+               epoch_end=None, exchange=None):
     """Run the epochs; Ws, bs, state, the opt_state arrays and best are updated in place.
 
     X (m, d): a C-contiguous array of Y's dtype, or a CSR matrix (another sparse format is
@@ -76,6 +76,11 @@ def run_epochs(X, Y, sample_weight, Ws, bs, config, state, *, act, head, negativ
     Returns (status, loss_curve): a _core.FitStatus and this call's epoch losses (a list,
     as scikit-learn keeps them). Ctrl-C, in C++ or in a callback, gives
     FitStatus.interrupted with the state of the last completed epoch.
+
+    With ``config.reduction_chunks`` = S, each batch's gradient is the fixed tree's sum of
+    S chunk gradients (csrc/nn/chunks.h); `exchange` = (ranks, rank, send, recv, run) makes
+    this process one of `ranks` that compute their own chunks and swap them through run()
+    (nnfast.distributed builds it).
     """
     curve = []  # grows an epoch at a time: max_iter may be far beyond the epochs that run
     rng = None
@@ -90,7 +95,8 @@ def run_epochs(X, Y, sample_weight, Ws, bs, config, state, *, act, head, negativ
     s1, s2 = opt_state if opt_state is not None else (None, None)
     try:
         status = _core.run_epochs(curve, X, Y, sample_weight, Ws, bs, act, float(negative_slope),
-                                  head, config, state, s1, s2, best, order, rng, epoch_end, True)
+                                  head, config, state, s1, s2, best, order, rng, epoch_end, True,
+                                  exchange)
     except KeyboardInterrupt:  # raised in a callback; C++ wrote the state back
         status = FitStatus.interrupted
     finally:

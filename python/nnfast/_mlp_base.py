@@ -12,6 +12,7 @@ import threading
 from contextlib import contextmanager
 from itertools import chain
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import (
@@ -44,6 +45,9 @@ except ImportError as exc:  # pragma: no cover - scikit-learn < 1.6
 from . import _checks, _codes, _core, _inference, _lbfgs
 from ._stochastic import STOCHASTIC_SOLVERS, StochasticSolverMixin
 
+if TYPE_CHECKING:
+    from ._typing import ArrayLike, FileLike, MatrixLike, Method, Self, SklearnMLP
+
 _LEAKY_SLOPE = 0.01
 
 # The estimators being fitted now, by id: a second fit / partial_fit of one of them (from
@@ -55,7 +59,7 @@ _FITTING: set[int] = set()
 _FITTING_LOCK = threading.Lock()
 
 
-def exclusive_fit(method):
+def exclusive_fit(method: Method) -> Method:
     """fit / partial_fit: raises RuntimeError, before touching the estimator, when the same
     estimator is already inside one of them."""
     @functools.wraps(method)
@@ -73,7 +77,7 @@ def exclusive_fit(method):
         finally:
             with _FITTING_LOCK:
                 _FITTING.discard(key)
-    return run
+    return run  # type: ignore[return-value]  # functools.wraps: the signature is method's
 
 def _cpu_count():
     if hasattr(os, "process_cpu_count"):
@@ -113,13 +117,14 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         "callbacks": [None, list, tuple],
         "time_budget": [None, Interval(Real, 0, None, closed="neither")],
         "n_jobs": [None, Integral],
+        "reduction_chunks": [None, Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,
                  learning_rate_init, power_t, max_iter, loss, shuffle, random_state, tol,
                  verbose, warm_start, momentum, nesterovs_momentum, early_stopping,
                  validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun,
-                 callbacks, time_budget, n_jobs):
+                 callbacks, time_budget, n_jobs, reduction_chunks):
         self.activation = activation
         self.solver = solver
         self.alpha = alpha
@@ -147,6 +152,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         self.callbacks = callbacks
         self.time_budget = time_budget
         self.n_jobs = n_jobs
+        self.reduction_chunks = reduction_chunks
 
     # ------------------------------------------------------------------
     # threads, the network's shape and its parameters
@@ -339,6 +345,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         dtype = self._prepare_params(layer_units)
         X = self._as_model_input(X, dtype)
         Y = _inference.kernel_array(y, dtype=dtype)
+        if not self.early_stopping:
+            y = None  # (a classifier's own bool copy) read again only to stratify the split
         if sample_weight is not None:
             sample_weight = _inference.kernel_array(sample_weight, dtype=dtype)
         validation = None
@@ -395,7 +403,9 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
 
     @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
+    def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            X_val: MatrixLike | None = None, y_val: ArrayLike | None = None,
+            sample_weight_val: ArrayLike | None = None) -> Self:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -483,7 +493,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
     # model files and scikit-learn interop (nnfast.io; the fitted state: nnfast.state)
     # ------------------------------------------------------------------
 
-    def save(self, path):
+    def save(self, path: FileLike) -> None:
         """Save the fitted model to `path` (written as given) in nnfast's pickle-free
         "nnfast-mlp" format: an npz of the arrays plus JSON metadata and a SHA-256.
         Load it with :func:`nnfast.load`. See :mod:`nnfast.io.persistence` for the format."""
@@ -491,7 +501,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
 
         save(self, path)
 
-    def to_sklearn(self):
+    def to_sklearn(self) -> SklearnMLP:
         """A fitted scikit-learn MLPClassifier / MLPRegressor with this model's parameters,
         weights, classes and training state (see :mod:`nnfast.io.interop`). Raises
         ValueError for activation='leaky_relu', which scikit-learn does not have."""
@@ -500,7 +510,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         return to_sklearn(self)
 
     @classmethod
-    def from_sklearn(cls, model):
+    def from_sklearn(cls, model: Any) -> Self:
         """The nnfast estimator equal to a fitted scikit-learn MLP `model` (parameters,
         weights, classes and training state; see :mod:`nnfast.io.interop`)."""
         from .io.interop import from_sklearn

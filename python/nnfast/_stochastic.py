@@ -52,6 +52,13 @@ class StochasticSolverMixin:
 
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        chunks = self.reduction_chunks
+        if chunks is not None and chunks > (200 if self.batch_size == "auto" else self.batch_size):
+            raise ValueError(f"reduction_chunks={chunks} is larger than batch_size="
+                             f"{self.batch_size!r}: a batch is cut into at most batch_size chunks")
+        # Set by nnfast.distributed for one call only (a communicator is neither a
+        # parameter nor picklable): the route of the chunk gradients between processes.
+        session = getattr(self, "_distributed_session", None)
         early_stopping = self.early_stopping
         X_val = Y_val = y_val = sample_weight_val = None
         if validation is not None:
@@ -121,7 +128,7 @@ class StochasticSolverMixin:
             tol=float(self.tol), n_iter_no_change=_epochs.epoch_count(self.n_iter_no_change),
             alpha=float(self.alpha),
             loss_scale=1.0 / self._loss_scale(), incremental=bool(incremental),
-            early_stopping=bool(early_stopping))
+            early_stopping=bool(early_stopping), reduction_chunks=int(chunks or 0))
         self._optimizer.configure(config)
         net = self._net()
         bar = self._progress_bar(incremental)
@@ -167,6 +174,10 @@ class StochasticSolverMixin:
                 budget_hit.append(epoch)
             return not stop, val_score
 
+        exchange = None
+        if session is not None:
+            exchange = session.route(config.reduction_chunks, params, self.batch_size)
+            epoch_end = session.agreed(epoch_end)
         rng = self._random_state if self.shuffle else None
         curve_start = len(self.loss_curve_)
         try:
@@ -174,7 +185,7 @@ class StochasticSolverMixin:
                 X_train, Y_train, sample_weight_train, net.Ws, net.bs, config, state,
                 act=net.act, head=net.head, negative_slope=net.slope,
                 opt_state=self._optimizer.state_arrays(), best=best, random_state=rng,
-                epoch_end=epoch_end)
+                epoch_end=epoch_end, exchange=exchange)
         finally:
             if bar is not None:
                 bar.close()

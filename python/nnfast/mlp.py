@@ -55,6 +55,11 @@ Extras, all off by default so that defaults stay scikit-learn's:
   set for the calling Python thread only and restored afterwards; None leaves the
   process setting (OMP_NUM_THREADS) alone; -1 means all CPUs, -2 all but one, ...;
   a count above the CPU count is capped at it (more threads only slow the kernels).
+* ``reduction_chunks``: S; each mini-batch is cut into S fixed, contiguous chunks whose
+  gradients (each normalised by the whole batch's weight sum) are added in one fixed
+  pairwise tree: the same model bit for bit at any thread count and for any number of
+  processes dividing S (nnfast.distributed). The numbers differ from the default path
+  by rounding only.
 * ``activation='leaky_relu'`` (negative slope 0.01).
 * ``verbose``: with verbose=1 (or True) a tqdm progress bar when tqdm is installed;
   otherwise, or with verbose >= 2, scikit-learn's "Iteration %d, loss = %.8f" lines.
@@ -63,6 +68,8 @@ All fitted state is in plain attributes (NumPy arrays, numbers, lists, a LabelBi
 the optimizer of :mod:`nnfast._optimizers`), so models pickle and convert easily.
 """
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
@@ -75,8 +82,23 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted
 
+from . import _checks
 from ._mlp_base import BaseMultilayerPerceptron, exclusive_fit, validate_data
 from .state import register_estimators
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from ._typing import (
+        ArrayLike,
+        ClassWeight,
+        EpochCallback,
+        FloatArray,
+        LayerSizes,
+        MatrixLike,
+        RandomStateLike,
+        Self,
+    )
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -97,6 +119,11 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         Seconds; training stops after the epoch that exceeds it.
     n_jobs : int, default=None
         OpenMP threads for this estimator's kernels (None: the process setting).
+    reduction_chunks : int, default=None
+        S: each mini-batch's gradient is computed as S contiguous chunks' gradients
+        added in one fixed tree, so the model is the same bit for bit at any thread count
+        and for any number of processes dividing S (:mod:`nnfast.distributed`). None:
+        one gradient per batch (scikit-learn's numbers). At most ``batch_size``.
 
     Extra fitted attribute: ``validation_loss_curve_`` (list, or None without a
     validation set).
@@ -107,13 +134,18 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
-                 alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 class_weight=None, callbacks=None, time_budget=None, n_jobs=None):
+    def __init__(self, hidden_layer_sizes: LayerSizes = (100,), activation: str = "relu", *,
+                 solver: str = "adam", alpha: float = 0.0001, batch_size: int | str = "auto",
+                 learning_rate: str = "constant", learning_rate_init: float = 0.001,
+                 power_t: float = 0.5, max_iter: int = 200, shuffle: bool = True,
+                 random_state: RandomStateLike = None, tol: float = 1e-4, verbose: bool | int = False,
+                 warm_start: bool = False, momentum: float = 0.9, nesterovs_momentum: bool = True,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
+                 n_iter_no_change: float = 10, max_fun: int = 15000,
+                 class_weight: ClassWeight = None, callbacks: list[EpochCallback] | None = None,
+                 time_budget: float | None = None, n_jobs: int | None = None,
+                 reduction_chunks: int | None = None) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -123,7 +155,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
             validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
             epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
-            callbacks=callbacks, time_budget=time_budget, n_jobs=n_jobs)
+            callbacks=callbacks, time_budget=time_budget, n_jobs=n_jobs,
+            reduction_chunks=reduction_chunks)
         self.class_weight = class_weight
 
     def _validate_input(self, X, y, incremental, reset):
@@ -136,7 +169,9 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         # against them (warm_start: the same set; partial_fit: a subset).
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
+            # A sharded distributed fit: the union of every rank's labels
+            union = getattr(getattr(self, "_distributed_session", None), "classes", None)
+            self._label_binarizer.fit(y if union is None else union)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -148,7 +183,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
                 raise ValueError("`y` has classes not in `self.classes_`. "
                                  f"`self.classes_` has {self.classes_}. 'y' has {classes}.")
-        y = self._label_binarizer.transform(y).astype(bool)
+        y = _checks.binarize_labels(self._label_binarizer, y)
         return X, y
 
     def _encode_y_val(self, y_val):
@@ -189,7 +224,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         return float(accuracy_score(y_true, self._label_binarizer.inverse_transform(y_pred),
                                     sample_weight=sample_weight))
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> npt.NDArray[Any]:
         """Predict using the multi-layer perceptron classifier.
 
         Parameters
@@ -218,7 +253,8 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
     @available_if(lambda est: est._check_solver())
     @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    classes: ArrayLike | None = None) -> Self:
         """Update the model with a single iteration over the given data.
 
         Parameters
@@ -245,13 +281,13 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> FloatArray:
         """Return the log of probability estimates (log of :meth:`predict_proba`)."""
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
-    def predict_proba(self, X):
-        """Probability estimates, shape (n_samples, n_classes), classes as in classes_."""
+    def predict_proba(self, X: MatrixLike) -> FloatArray:
+        """Probability estimates, shape (n_samples, n_classes), classes as in ``classes_``."""
         check_is_fitted(self)
         y_pred = self._forward_pass_fast(X)
         if self.n_outputs_ == 1:
@@ -272,8 +308,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     Parameters, attributes and methods are scikit-learn 1.9's
     :class:`sklearn.neural_network.MLPRegressor` (loss 'squared_error' or 'poisson'); see
     its documentation, and the module docstring of :mod:`nnfast.mlp` for the differences
-    and for the extras (callbacks, time_budget, n_jobs, fit's X_val / y_val,
-    validation_loss_curve_, activation='leaky_relu').
+    and for the extras (callbacks, time_budget, n_jobs, reduction_chunks, fit's X_val / y_val,
+    ``validation_loss_curve_``, activation='leaky_relu').
     """
 
     _parameter_constraints: dict = {
@@ -281,13 +317,17 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
         "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
-    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
-                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
-                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
-                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 callbacks=None, time_budget=None, n_jobs=None):
+    def __init__(self, loss: str = "squared_error", hidden_layer_sizes: LayerSizes = (100,),
+                 activation: str = "relu", *, solver: str = "adam", alpha: float = 0.0001,
+                 batch_size: int | str = "auto", learning_rate: str = "constant",
+                 learning_rate_init: float = 0.001, power_t: float = 0.5, max_iter: int = 200,
+                 shuffle: bool = True, random_state: RandomStateLike = None, tol: float = 1e-4,
+                 verbose: bool | int = False, warm_start: bool = False, momentum: float = 0.9,
+                 nesterovs_momentum: bool = True, early_stopping: bool = False,
+                 validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-8, n_iter_no_change: float = 10, max_fun: int = 15000,
+                 callbacks: list[EpochCallback] | None = None, time_budget: float | None = None,
+                 n_jobs: int | None = None, reduction_chunks: int | None = None) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -296,9 +336,10 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, callbacks=callbacks, time_budget=time_budget, n_jobs=n_jobs)
+            max_fun=max_fun, callbacks=callbacks, time_budget=time_budget, n_jobs=n_jobs,
+            reduction_chunks=reduction_chunks)
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> FloatArray:
         """Predict using the multi-layer perceptron model.
 
         Parameters
@@ -350,7 +391,8 @@ class MLPRegressor(RegressorMixin, BaseMultilayerPerceptron):
     @available_if(lambda est: est._check_solver)
     @exclusive_fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+                    ) -> Self:
         """Update the model with a single iteration over the given data.
 
         Parameters
