@@ -20,7 +20,8 @@ import nnfast  # noqa: E402
 from nnfast.cli import CLIError, main  # noqa: E402
 from nnfast.cli.commands.train import training_memory  # noqa: E402
 from nnfast.cli.parser import build_parser  # noqa: E402
-from nnfast.cli.readers import _parse_number, read_table  # noqa: E402
+from nnfast.cli.read_csv import parse_number as _parse_number  # noqa: E402
+from nnfast.cli.readers import read_table  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -132,7 +133,7 @@ def test_target_with_an_npz_is_refused_not_ignored(command, model, tmp_path, cap
     argv = ([command, str(tmp_path / "d.npz")] if command == "train"
             else [command, str(model), str(tmp_path / "d.npz")])
     assert main([*argv, "--target", "label"]) == 2
-    one_error_line(capsys, command, "--target names a CSV column")
+    one_error_line(capsys, command, "--target names a CSV or Parquet column")
 
 
 def test_npz_byte_string_labels_are_decoded(tmp_path, capsys):

@@ -154,6 +154,10 @@ def test_an_interrupted_prediction_write_leaves_the_old_file_whole(model, tmp_pa
                 if self.rows == 3:
                     raise KeyboardInterrupt
                 w.writerow(row)
+
+            def writerows(self, rows):
+                for row in rows:
+                    self.writerow(row)
         return Writer()
 
     monkeypatch.setattr(csv, "writer", failing_writer)

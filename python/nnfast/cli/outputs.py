@@ -3,18 +3,22 @@
 :func:`refuse_input_as_output` runs before any work, so a refused command has written
 nothing; :func:`atomic_output` writes through a temporary file in the output's own folder
 and renames it over the output only once the content is complete, so an interrupted or
-failed write leaves the previous file (or none) whole.
+failed write leaves the previous file (or none) whole. :func:`write_table` writes a table
+of predictions as CSV, or as Parquet when the output's name ends in .parquet / .pq.
 """
 from __future__ import annotations
 
+import csv
 import os
 import stat
 import tempfile
 from contextlib import contextmanager
 
-from .errors import CLIError
+from .errors import CLIError, require
+from .readers import PARQUET_SUFFIXES
 
-__all__ = ["refuse_input_as_output", "check_writable", "atomic_output"]
+__all__ = ["refuse_input_as_output", "check_writable", "atomic_output", "check_table_format", "write_csv",
+           "write_table"]
 
 
 def _same_file(a, b):
@@ -114,3 +118,39 @@ def atomic_output(path, mode="w"):
         if isinstance(exc, OSError):  # a full disk, a vanished folder: the user's problem
             raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def _is_parquet(path):
+    return os.fspath(path).lower().endswith(PARQUET_SUFFIXES)
+
+
+def check_table_format(path):
+    """CLIError, before any work, when a table written to `path` would need a package that
+    is not installed (pyarrow, for a .parquet / .pq name)."""
+    if _is_parquet(path):
+        require("pyarrow.parquet", "writing Parquet files")
+
+
+def write_csv(stream, header, columns):
+    """Write `columns` (1-D arrays of one length m) under `header` (their names) as CSV
+    to the text `stream`: floats as Python's repr, so they read back exactly."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    # tolist: Python numbers, whose str is the shortest repr that reads back the same.
+    writer.writerows(zip(*(column.tolist() for column in columns)))
+
+
+def write_table(path, header, columns):
+    """Write `columns` (1-D arrays of one length) named by `header` to the file `path`,
+    whole or not at all (:func:`atomic_output`): Parquet for a .parquet / .pq name (one
+    column each, its type from its dtype: text labels as strings), CSV otherwise."""
+    if not _is_parquet(path):
+        with atomic_output(path, "w") as handle:
+            write_csv(handle, header, columns)
+        return
+    pa = require("pyarrow", "writing Parquet files")
+    pq = require("pyarrow.parquet", "writing Parquet files")
+    arrays = [pa.array(c.tolist() if c.dtype == object else c) for c in columns]
+    table = pa.Table.from_arrays(arrays, names=list(header))
+    with atomic_output(path, "wb") as handle:
+        pq.write_table(table, handle)

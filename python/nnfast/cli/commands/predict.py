@@ -1,15 +1,13 @@
-"""``nnfast predict MODEL DATA``: a saved model's predictions (and probabilities) as CSV."""
+"""``nnfast predict MODEL DATA``: a saved model's predictions (and probabilities) as CSV, or
+as Parquet for an output named .parquet / .pq."""
 from __future__ import annotations
 
-import csv
 import os
 import stat
 import sys
 
-import numpy as np
-
 from ..errors import CLIError
-from ..outputs import atomic_output, check_writable, refuse_input_as_output
+from ..outputs import check_table_format, check_writable, refuse_input_as_output, write_csv, write_table
 from ..readers import read_table
 
 __all__ = ["run"]
@@ -31,10 +29,12 @@ def _load_model(path):
 
 
 def run(args, out):
-    """Write the predictions for ``args.data`` as CSV to `out` or ``args.out``; return 0."""
+    """Write the predictions for ``args.data`` as CSV to `out`, or to ``args.out`` (CSV, or
+    Parquet by its extension); return 0."""
     if args.out:
         refuse_input_as_output(args.out, {"MODEL": args.model, "DATA": args.data})
         check_writable(args.out)
+        check_table_format(args.out)
     model = _load_model(args.model)
     n_features = int(model.n_features_in_)
     X, _, _, _ = read_table(args.data, args.target, need_target=False, n_features=n_features)
@@ -51,19 +51,10 @@ def run(args, out):
         proba = model.predict_proba(X)
         header += [f"proba_{c}" for c in model.classes_]
         columns += [proba[:, j] for j in range(proba.shape[1])]
-
-    def write(stream):
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow(header)
-        for i in range(X.shape[0]):
-            writer.writerow([repr(float(c[i])) if isinstance(c[i], (float, np.floating))
-                             else c[i] for c in columns])
-
     if args.out:
-        with atomic_output(args.out, "w") as handle:
-            write(handle)
+        write_table(args.out, header, columns)
         print(f"{X.shape[0]} predictions written to {args.out}", file=sys.stderr)
     else:
-        write(out)
+        write_csv(out, header, columns)
     return 0
 
