@@ -1,0 +1,50 @@
+/* Linked into the release wheel's _core by .ci/wheel (never into a source build), so that a
+ * wheel compiled here on a new glibc still loads on manylinux_2_28 systems (glibc 2.28).
+ *
+ * The extension links libstdc++ statically (its GLIBCXX_3.4.29 / CXXABI_1.3.13 symbols are
+ * newer than any manylinux_2_28 system has). What is left of a new glibc is four symbols,
+ * from our code, pybind11's headers or the static libstdc++; each is bound here, with hidden
+ * visibility, so that the extension resolves them to these and exports none of them:
+ *
+ *  - log, pow: glibc 2.29 gave them a new default version (the same computation without the
+ *    SVID error wrapper). Forwarding to the GLIBC_2.2.5 version, which every glibc has, calls
+ *    the same implementation: the results do not change by a bit (tests/test_digests.py runs
+ *    against the wheel).
+ *  - pthread_once: versioned GLIBC_2.34 since libpthread moved into libc; the GLIBC_2.2.5
+ *    version is the same function.
+ *  - __libc_single_threaded (glibc 2.32), read by libstdc++'s reference counts to skip atomic
+ *    operations in a single-threaded process: kept 0 here, so they are always atomic (correct
+ *    in any process, a few nanoseconds slower where a count changes).
+ *  - arc4random (glibc 2.36), reached by std::random_device only (pulled in with the static
+ *    libstdc++'s string instantiations; nnfast never calls it): served from getentropy
+ *    (glibc 2.25).
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define NNFAST_HIDDEN __attribute__((visibility("hidden")))
+
+extern double nnfast_log_2_2_5(double);
+extern double nnfast_pow_2_2_5(double, double);
+extern int nnfast_pthread_once_2_2_5(pthread_once_t *, void (*)(void));
+__asm__(".symver nnfast_log_2_2_5, log@GLIBC_2.2.5");
+__asm__(".symver nnfast_pow_2_2_5, pow@GLIBC_2.2.5");
+__asm__(".symver nnfast_pthread_once_2_2_5, pthread_once@GLIBC_2.2.5");
+
+NNFAST_HIDDEN double log(double x) { return nnfast_log_2_2_5(x); }
+
+NNFAST_HIDDEN double pow(double x, double y) { return nnfast_pow_2_2_5(x, y); }
+
+NNFAST_HIDDEN int pthread_once(pthread_once_t *once, void (*init)(void)) {
+  return nnfast_pthread_once_2_2_5(once, init);
+}
+
+NNFAST_HIDDEN char __libc_single_threaded = 0;
+
+NNFAST_HIDDEN uint32_t arc4random(void) {
+  uint32_t r;
+  if (getentropy(&r, sizeof r) != 0) abort(); /* as glibc's arc4random: it cannot fail */
+  return r;
+}
