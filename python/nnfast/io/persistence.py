@@ -83,6 +83,7 @@ import os
 import re
 import warnings
 from numbers import Integral, Real
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 
@@ -111,7 +112,7 @@ _OPT_ARRAYS = {kind: tuple(zip(("s1", "s2"), spec["arrays"]))
 # JSON with tagged non-finite floats and tuples
 # ---------------------------------------------------------------------------
 
-def _enc(v, where):
+def _enc(v: Any, where: str) -> Any:
     if v is None or isinstance(v, (bool, str)):
         return v
     if isinstance(v, np.bool_):
@@ -132,7 +133,7 @@ def _enc(v, where):
     raise TypeError(f"{where}: {type(v).__name__} cannot be saved")
 
 
-def _decode_object(pairs):
+def _decode_object(pairs: list[tuple[str, Any]]) -> Any:
     """json's object hook: a JSON object, or the value its tag stands for. Refuses
     duplicate keys and malformed tags (ValueError)."""
     obj = dict(pairs)
@@ -159,14 +160,14 @@ def _decode_object(pairs):
     return obj
 
 
-def _no_constant(name):
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON (nnfast writes non-finite numbers as tags)")
 
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
-def _count_outside_strings(raw, chars, limit):
+def _count_outside_strings(raw: bytes, chars: tuple[bytes, ...], limit: int) -> int:
     """How many of `chars` the JSON text `raw` holds outside its strings: the plain count
     where that is within `limit` (an upper bound), else exactly (one string at a time,
     no copy of the whole)."""
@@ -178,7 +179,7 @@ def _count_outside_strings(raw, chars, limit):
     return n
 
 
-def _loads(raw, max_containers, max_values):
+def _loads(raw: bytes, max_containers: int, max_values: int) -> Any:
     """The metadata (UTF-8 JSON bytes) as Python values, tags decoded. A JSON value costs
     tens of bytes of memory for a few bytes of text (an empty list: some 60 for 3), so
     the number of lists and objects and of values is bounded first, by what the file's
@@ -197,19 +198,19 @@ def _loads(raw, max_containers, max_values):
         raise ValueError(f"malformed metadata (not UTF-8 JSON: {exc})") from None
 
 
-def _dumps(obj):
+def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False,
                       ensure_ascii=False).encode("utf-8")
 
 
-def _digest(meta_bytes, arrays):
+def _digest(meta_bytes: bytes, arrays: dict[str, Any]) -> str:
     h = hashlib.sha256()
     h.update(FORMAT.encode() + b"\0")
     h.update(meta_bytes)
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}\0{a.dtype.str}\0{list(a.shape)}\0".encode())
-        h.update(a.reshape(-1).view(np.uint8))  # the bytes of tobytes(), without a copy
+        h.update(a.reshape(-1).view(np.uint8))  # type: ignore[arg-type]  # tobytes()'s bytes, no copy
     return h.hexdigest()
 
 
@@ -217,7 +218,7 @@ def _digest(meta_bytes, arrays):
 # saving
 # ---------------------------------------------------------------------------
 
-def _classes_info(classes):
+def _classes_info(classes: Any) -> tuple[dict[str, Any], np.ndarray]:
     classes = np.asarray(classes)
     if classes.dtype == object:
         kinds = {type(c) for c in classes.tolist()}
@@ -242,7 +243,7 @@ def _classes_info(classes):
     return {"kind": kind, "dtype": classes.dtype.str}, classes
 
 
-def _params_json(name, params):
+def _params_json(name: str, params: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in params.items():
         if key == "callbacks":
@@ -259,7 +260,7 @@ def _params_json(name, params):
     return out
 
 
-def _build(est):
+def _build(est: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(metadata dict, arrays dict) of a fitted estimator."""
     if state.registered_name(est) is None:
         raise TypeError(f"can only save nnfast's MLPClassifier / MLPRegressor, not "
@@ -311,7 +312,7 @@ def _build(est):
     return meta, arrays
 
 
-def _write(file, meta, arrays):
+def _write(file: str | os.PathLike[str] | BinaryIO, meta: Any, arrays: dict[str, Any]) -> None:
     """Write metadata and arrays with their hash (also used by the tests to craft files)."""
     meta_bytes = _dumps(meta)
     members = dict(arrays)
@@ -331,7 +332,7 @@ def _write(file, meta, arrays):
             os.remove(tmp)
 
 
-def save(est, file):
+def save(est: Any, file: str | os.PathLike[str] | BinaryIO) -> None:
     """Save the fitted estimator `est` to `file` (a path, written as given, or a binary
     file object) in the "nnfast-mlp" format (see the module docstring)."""
     meta, arrays = _build(est)
@@ -342,22 +343,22 @@ def save(est, file):
 # loading
 # ---------------------------------------------------------------------------
 
-def _expect(cond, msg):
+def _expect(cond: object, msg: str) -> None:
     if not cond:
         raise ValueError(msg)
 
 
-def _short(value):
+def _short(value: object) -> str:
     """repr of a value from the file, cut short (a forged value may be huge)."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _is_int(v):
+def _is_int(v: object) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check_meta(meta):
+def _check_meta(meta: Any) -> None:
     _expect(isinstance(meta, dict), "metadata is not a JSON object")
     fmt = meta.get("format")
     _expect(fmt == FORMAT, f"unknown format {_short(fmt)}: not an nnfast model file "
@@ -375,7 +376,7 @@ def _check_meta(meta):
             f"invalid nnfast_version {_short(writer)}")
 
 
-def _header(members, key):
+def _header(members: dict[str, Any], key: str) -> _archive.NpyHeader:
     """The checked .npy header of member `key` (parsed once; members maps a name to its
     bytes, then to (header, bytes))."""
     entry = members[key]
@@ -384,7 +385,7 @@ def _header(members, key):
     return entry[0]
 
 
-def _small_member(members, name, missing):
+def _small_member(members: dict[str, Any], name: str, missing: str) -> bytes:
     """The bytes of the 1-D uint8 member `name` (metadata, hash), removed from `members`."""
     _expect(name in members, missing)
     header = _header(members, name)
@@ -393,14 +394,14 @@ def _small_member(members, name, missing):
     return bytes(body[header.offset:])
 
 
-def _rows(members, key):
+def _rows(members: dict[str, Any], key: str) -> int:
     if key not in members:
         return 0
     shape = _header(members, key).shape
     return shape[0] if len(shape) in (1, 2) else 0
 
 
-def _arrays(manifest, members):
+def _arrays(manifest: Any, members: dict[str, Any]) -> dict[str, np.ndarray]:
     """{name: read-only array} of the members, each header parsed and checked against its
     manifest entry only once the names agree (so that no array is made from a header the
     manifest does not confirm, and a file of many junk members stops at their names)."""
@@ -423,7 +424,7 @@ def _arrays(manifest, members):
     return out
 
 
-def load(file):
+def load(file: str | os.PathLike[str] | BinaryIO) -> Any:
     """Load a model saved by ``save`` (a path or a seekable binary file object); returns a
     fitted nnfast MLPClassifier or MLPRegressor. Raises ValueError for a file that is
     truncated, tampered with, or not one nnfast can read (see the module docstring).
@@ -449,13 +450,13 @@ def load(file):
     return _from_meta(meta, arrays)
 
 
-def _object(meta, key, what):
+def _object(meta: Any, key: str, what: str) -> Any:
     value = meta.get(key)
     _expect(isinstance(value, dict), f"metadata {key!r} must be an object ({what})")
     return value
 
 
-def _from_meta(meta, members):
+def _from_meta(meta: Any, members: dict[str, np.ndarray]) -> Any:
     """The fitted estimator the checked metadata and members describe: every check on the
     file's structure here, then :func:`nnfast.state.restore` checks the model and builds it."""
     cls = state.estimator_class(meta.get("estimator"))
@@ -540,7 +541,8 @@ def _from_meta(meta, members):
     return state.restore(cls, restored)
 
 
-def _restore_optimizer(opt, members, params, dtype, expected):
+def _restore_optimizer(opt: Any, members: dict[str, np.ndarray], params: list[np.ndarray],
+                       dtype: np.dtype[Any], expected: set[str]) -> dict[str, Any]:
     kind = opt["type"]
     optimizer = {"kind": kind}
     for tag, attr in _OPT_ARRAYS[kind]:
@@ -572,7 +574,7 @@ _CLASS_KINDS = {"str": ("U", str), "int": ("iu", int), "bool": ("b", bool),
                 "float": ("f", float)}
 
 
-def _restore_classes(stored, info):
+def _restore_classes(stored: np.ndarray, info: Any) -> np.ndarray:
     """classes_ from the stored array and the metadata's {kind, dtype}: the stored dtype
     itself (the metadata names no dtype of its own: a wider one would allocate what the
     file does not hold, a narrower one would wrap the labels), or an object array of
