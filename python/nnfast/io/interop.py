@@ -28,6 +28,8 @@ counterpart and is not carried over.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .. import state
 
 __all__ = ["from_sklearn", "to_sklearn"]
@@ -36,13 +38,13 @@ __all__ = ["from_sklearn", "to_sklearn"]
 _EXTRAS = ("class_weight", "callbacks", "time_budget", "n_jobs", "reduction_chunks")
 
 
-def _sklearn_optimizers():
+def _sklearn_optimizers() -> dict[str, type]:
     from sklearn.neural_network import _stochastic_optimizers as sk
 
     return {"sgd": sk.SGDOptimizer, "adam": sk.AdamOptimizer}
 
 
-def to_sklearn(est):
+def to_sklearn(est: Any) -> Any:
     """A fitted scikit-learn MLP equal to the fitted nnfast estimator `est` (see module)."""
     from sklearn import neural_network
 
@@ -60,7 +62,7 @@ def to_sklearn(est):
     return state.restore(cls, fitted, optimizer_classes=_sklearn_optimizers())
 
 
-def from_sklearn(model, cls=None):
+def from_sklearn(model: Any, cls: type | None = None) -> Any:
     """An nnfast estimator equal to the fitted scikit-learn MLP `model` (see module).
 
     cls: nnfast's MLPClassifier or MLPRegressor; by default the one matching `model`.
