@@ -6,10 +6,17 @@ forward pass, the L-BFGS objective (nnfast._lbfgs) and the epoch loop (nnfast._e
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from . import _core
 from ._codes import ACTIVATIONS, HEADS
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from ._typing import ArrayLike, FloatArray
 
 # Rows densified at a time from a sparse X (prediction, validation, L-BFGS).
 SPARSE_CHUNK_ROWS = 2048
@@ -20,28 +27,30 @@ class Net:
     b[l] (n_l,) of one float dtype (updated in place by training), the hidden activation
     and the output head as _core enums, and leaky ReLU's negative slope."""
 
-    def __init__(self, Ws, bs, activation, out_activation, slope=0.01):
+    def __init__(self, Ws: list[FloatArray], bs: list[FloatArray], activation: str,
+                 out_activation: str, slope: float = 0.01) -> None:
         self.Ws, self.bs = Ws, bs
         self.act, self.head = ACTIVATIONS[activation], HEADS[out_activation]
         self.slope = float(slope)
 
     @property
-    def params(self):
+    def params(self) -> list[FloatArray]:
         return self.Ws + self.bs
 
 
-def kernel_array(x, dtype=None):
+def kernel_array(x: ArrayLike, dtype: npt.DTypeLike | None = None) -> npt.NDArray[Any]:
     """x as the kernels read it, through a T*: C-contiguous, aligned to its element size, of
     `dtype` when given. A copy only where x lacks one of those (a C-contiguous array at an
     odd address, as ``distributed`` workers and ``np.frombuffer`` hand over, is copied)."""
     return np.require(np.asarray(x, dtype=dtype), requirements=("C", "A"))
 
 
-def is_sparse(X):
+def is_sparse(X: object) -> bool:
     return hasattr(X, "tocsr") and not isinstance(X, np.ndarray)
 
 
-def dense_rows(X, rows, dtype):
+def dense_rows(X: Any, rows: slice | npt.NDArray[np.integer[Any]], dtype: npt.DTypeLike,
+               ) -> npt.NDArray[Any]:
     """X[rows] as a C-contiguous dense array of `dtype` (rows: a slice or an index array)."""
     Xb = X[rows]
     if is_sparse(Xb):
@@ -49,9 +58,10 @@ def dense_rows(X, rows, dtype):
     return kernel_array(Xb, dtype)
 
 
-def predict(X, Ws, bs, act, slope, head):
+def predict(X: Any, Ws: list[FloatArray], bs: list[FloatArray], act: int, slope: float,
+            head: int) -> FloatArray:
     """The network's output (m, n_L) for X (m, d): dense of the parameters' dtype, or
-    sparse."""
+    sparse (hence Any: SciPy is untyped)."""
     dtype = Ws[0].dtype
     out = np.empty((X.shape[0], Ws[-1].shape[1]), dtype=dtype)
     if not is_sparse(X):
@@ -63,7 +73,8 @@ def predict(X, Ws, bs, act, slope, head):
     return out
 
 
-def evaluate(X, Y, sample_weight, net, loss_scale, chunk_rows=SPARSE_CHUNK_ROWS):
+def evaluate(X: Any, Y: FloatArray, sample_weight: FloatArray | None, net: Net, loss_scale: float,
+             chunk_rows: int = SPARSE_CHUNK_ROWS) -> tuple[FloatArray, float]:
     """Outputs (n, k) and mean data loss (scikit-learn's convention, no L2 term, divided
     by loss_scale) on a validation set X (n, d), Y (n, k), weights (n,) or None, from one
     forward pass: logits by the kernels, then the fused output loss (which computes the
