@@ -111,10 +111,14 @@ def partial_fit(estimator: Est, X: Any, y: Any, *, comm: Any = None, sample_weig
 
 def _call(est, X, y, comm, data, sample_weight, *, incremental, classes=None, **val):
     session = Session(comm if comm is not None else world(), data)
-    X, y = session.agree(est, X, y, sample_weight, incremental=incremental, classes=classes,
-                         X_val=val.get("X_val"), y_val=val.get("y_val"))
-    with attached(est, session):
-        if incremental:
-            kw = {} if classes is None else {"classes": classes}
-            return est.partial_fit(X, y, sample_weight=sample_weight, **kw)
-        return est.fit(X, y, sample_weight=sample_weight, **val)
+    random_state = est.random_state  # agree() may replace it by rank 0's seed, for this call
+    try:
+        X, y = session.agree(est, X, y, sample_weight, incremental=incremental, classes=classes,
+                             X_val=val.get("X_val"), y_val=val.get("y_val"))
+        with attached(est, session):
+            if incremental:
+                kw = {} if classes is None else {"classes": classes}
+                return est.partial_fit(X, y, sample_weight=sample_weight, **kw)
+            return est.fit(X, y, sample_weight=sample_weight, **val)
+    finally:
+        est.random_state = random_state
