@@ -27,7 +27,7 @@ INNER_MAX_FITS = 100
 
 
 def weights_rel_diff(path_a, path_b):
-    """The largest |a - b| / max(|a|, |b|) over the arrays of two .npz files, per array."""
+    """The largest ``|a - b| / max(|a|, |b|)`` over the arrays of two .npz files, per array."""
     import numpy as np
 
     a, b = np.load(path_a), np.load(path_b)

@@ -5,12 +5,16 @@
 The peers, each training the same network from the same weights on the same batches with
 plain SGD (no momentum, no L2 penalty):
 
-  nnfast      nnfast.train: the whole run in one C++ call
-  reference   nnfast.reference.train: pure NumPy, one Python iteration per mini-batch
-  sklearn     sklearn.neural_network.MLPClassifier(solver="sgd", momentum=0, alpha=0,
-              shuffle=False, learning_rate="constant"), warm-started from our weights
-  torch       PyTorch eager: nn.Sequential of nn.Linear, torch.optim.SGD, BCEWithLogitsLoss
-              (binary, 1 output) / CrossEntropyLoss (mean)
+nnfast
+    nnfast.train: the whole run in one C++ call
+reference
+    nnfast.reference.train: pure NumPy, one Python iteration per mini-batch
+sklearn
+    sklearn.neural_network.MLPClassifier(solver="sgd", momentum=0, alpha=0,
+    shuffle=False, learning_rate="constant"), warm-started from our weights
+torch
+    PyTorch eager: nn.Sequential of nn.Linear, torch.optim.SGD, BCEWithLogitsLoss
+    (binary, 1 output) / CrossEntropyLoss (mean)
 
 This module imports only the standard library, NumPy and the peer under test (never the rest
 of nnfast.bench), so that it also runs as a plain script under another build's interpreter:
@@ -44,7 +48,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def rel_diff(a, b):
-    """|a - b| / max(|a|, |b|) (0 when both are 0)."""
+    """``|a - b| / max(|a|, |b|)`` (0 when both are 0)."""
     s = max(abs(a), abs(b))
     return 0.0 if s == 0 else abs(a - b) / s
 
