@@ -59,9 +59,17 @@ def decision_grid(predict, lo=-0.5, hi=1.5, n=200):
 def save_decision_boundaries(path, panels, X, y):
     """Side-by-side decision regions of 2-D classifiers on the same points.
 
-    panels : list of (title, predict) where predict maps an (n, 2) array to P(y = 1)
-        (or to 0/1 labels); the 0.5 contour is drawn as the boundary.
-    X : (m, 2) points, y : (m,) 0/1 labels, drawn on top.
+    Parameters
+    ----------
+    path : str or path-like
+        The image file to write.
+    panels : list of (title, predict)
+        predict maps an (n, 2) array to P(y = 1) (or to 0/1 labels); the 0.5 contour is
+        drawn as the boundary.
+    X : array-like of shape (m, 2)
+        The points, drawn on top.
+    y : array-like of shape (m,)
+        Their 0/1 labels.
     """
     fig = _figure(4.2 * len(panels), 4)
     X = np.asarray(X, dtype=float)
