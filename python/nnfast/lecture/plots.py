@@ -8,8 +8,15 @@ Each ``save_*`` function writes one PNG and returns its path.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
+
+    from .._typing import ArrayLike
 
 __all__ = ["have_matplotlib", "decision_grid", "save_decision_boundaries", "save_loss_curve",
            "save_confusion_matrix", "confusion_matrix"]
@@ -17,7 +24,7 @@ __all__ = ["have_matplotlib", "decision_grid", "save_decision_boundaries", "save
 INSTALL_HINT = "pip install 'nnfast[plot]'  (or: pip install matplotlib)"
 
 
-def have_matplotlib():
+def have_matplotlib() -> bool:
     """True when matplotlib can be imported."""
     try:
         import matplotlib  # noqa: F401
@@ -26,7 +33,7 @@ def have_matplotlib():
     return True
 
 
-def _figure(width, height):
+def _figure(width: float, height: float) -> Any:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -38,7 +45,7 @@ def _figure(width, height):
     return fig
 
 
-def _save(fig, path):
+def _save(fig: Any, path: str | os.PathLike[str]) -> str:
     path = os.fspath(path)
     parent = os.path.dirname(path)
     if parent:
@@ -47,7 +54,9 @@ def _save(fig, path):
     return path
 
 
-def decision_grid(predict, lo=-0.5, hi=1.5, n=200):
+def decision_grid(predict: Callable[[npt.NDArray[np.float64]], ArrayLike], lo: float = -0.5,
+                  hi: float = 1.5, n: int = 200,
+                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Evaluate ``predict`` (an (n·n, 2) array → (n·n,) values) on an n × n grid over
     [lo, hi]²; return (xx, yy, values) each of shape (n, n)."""
     xs = np.linspace(lo, hi, n)
@@ -56,7 +65,9 @@ def decision_grid(predict, lo=-0.5, hi=1.5, n=200):
     return xx, yy, values.reshape(xx.shape)
 
 
-def save_decision_boundaries(path, panels, X, y):
+def save_decision_boundaries(path: str | os.PathLike[str],
+                             panels: Sequence[tuple[str, Callable[[Any], ArrayLike]]],
+                             X: ArrayLike, y: ArrayLike) -> str:
     """Side-by-side decision regions of 2-D classifiers on the same points.
 
     Parameters
@@ -95,11 +106,12 @@ def save_decision_boundaries(path, panels, X, y):
     return _save(fig, path)
 
 
-def save_loss_curve(path, curves, title="training loss per epoch"):
+def save_loss_curve(path: str | os.PathLike[str], curves: Mapping[str, ArrayLike],
+                    title: str = "training loss per epoch") -> str:
     """Loss against epoch. curves : dict label → sequence of losses (one per epoch)."""
     fig = _figure(6, 4)
     ax = fig.add_subplot(1, 1, 1)
-    styles = [dict(lw=4, alpha=0.45), dict(lw=1.5, ls="--"), dict(lw=1.5, ls=":")]
+    styles: list[dict[str, Any]] = [dict(lw=4, alpha=0.45), dict(lw=1.5, ls="--"), dict(lw=1.5, ls=":")]
     for k, (label, curve) in enumerate(curves.items()):
         curve = np.asarray(curve, dtype=float)
         ax.plot(np.arange(1, curve.size + 1), curve, marker=".", label=label,
@@ -113,7 +125,8 @@ def save_loss_curve(path, curves, title="training loss per epoch"):
     return _save(fig, path)
 
 
-def confusion_matrix(y_true, y_pred, n_classes=None):
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int | None = None,
+                     ) -> npt.NDArray[np.int64]:
     """C[i, j] = number of examples of class i predicted as class j (integer labels)."""
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
@@ -123,7 +136,8 @@ def confusion_matrix(y_true, y_pred, n_classes=None):
     return C
 
 
-def save_confusion_matrix(path, y_true, y_pred, n_classes=None, title="confusion matrix"):
+def save_confusion_matrix(path: str | os.PathLike[str], y_true: ArrayLike, y_pred: ArrayLike,
+                          n_classes: int | None = None, title: str = "confusion matrix") -> str:
     """A confusion matrix of integer labels 0..k-1 with the counts written in the cells."""
     C = confusion_matrix(y_true, y_pred, n_classes)
     k = C.shape[0]
