@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any, TextIO
 
 from .experiments import run_digits, run_gates, run_sklearn_digits, run_xor
 from .figures import write_figures
@@ -28,13 +29,13 @@ class Progress:
     Called as ``progress(name, epoch, epochs, loss)``, the callback of :func:`run_digits`.
     """
 
-    def __init__(self, out, width=24):
+    def __init__(self, out: TextIO, width: int = 24) -> None:
         self.out = out
         self.width = width
         isatty = getattr(out, "isatty", None)
         self.tty = bool(isatty()) if callable(isatty) else False
 
-    def __call__(self, name, epoch, epochs, loss):
+    def __call__(self, name: str, epoch: int, epochs: int, loss: float) -> None:
         done = int(round(self.width * epoch / epochs))
         line = (f"  training {name:<9} [{'#' * done}{'.' * (self.width - done)}] "
                 f"epoch {epoch:>{len(str(epochs))}}/{epochs}  loss {loss:.4f}")
@@ -44,7 +45,8 @@ class Progress:
             print(line, file=self.out, flush=True)
 
 
-def run_demo(out=None, epochs_xor=5000, epochs_digits=30, figures=DEFAULT_FIGURES):
+def run_demo(out: TextIO | None = None, epochs_xor: int = 5000, epochs_digits: int = 30,
+             figures: str | os.PathLike[str] | None = DEFAULT_FIGURES) -> dict[str, Any]:
     """Run and print the whole lecture to `out` (default ``sys.stdout``).
 
     Part 1-2 the perceptron and logistic regression on AND/OR/XOR, Part 3 the 2-3-1 XOR
@@ -58,7 +60,7 @@ def run_demo(out=None, epochs_xor=5000, epochs_digits=30, figures=DEFAULT_FIGURE
 
     out = sys.stdout if out is None else out
 
-    def say(text=""):
+    def say(text: str = "") -> None:
         print(text, file=out, flush=True)
 
     t_start = time.perf_counter()
@@ -85,7 +87,7 @@ def run_demo(out=None, epochs_xor=5000, epochs_digits=30, figures=DEFAULT_FIGURE
     sk = run_sklearn_digits(epochs=epochs_digits)
     say(format_sklearn_digits(sk, digits))
     say()
-    paths = []
+    paths: list[str] = []
     if figures is None:
         say("Figures: skipped (--no-figures).")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import nnfast
 
@@ -11,7 +12,8 @@ from . import plots
 __all__ = ["write_figures"]
 
 
-def write_figures(folder, gates, xor, digits, sk=None):
+def write_figures(folder: str | os.PathLike[str], gates: dict[str, Any], xor: dict[str, Any],
+                  digits: dict[str, Any], sk: dict[str, Any] | None = None) -> list[str]:
     """Write the demo's PNG figures into `folder` (created if needed); return their paths.
 
     * ``xor_decision_boundaries.png``: the decision regions on XOR of the perceptron, of
