@@ -9,6 +9,9 @@ cheap (``import nnfast.__main__`` must not pull scikit-learn in).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -22,14 +25,15 @@ LOSS_RTOL = 1e-6
 SKLEARN_LOSS_RTOL = 1e-6
 
 
-def _fit(impl, X, Y, weights, biases, **kwargs):
+def _fit(impl: ModuleType, X: Any, Y: Any, weights: Any, biases: Any, **kwargs: Any,
+         ) -> tuple[list[Any], list[Any], np.ndarray, float]:
     """Train with `impl` (nnfast or nnfast.reference); return (Ws, bs, loss_curve, seconds)."""
     t0 = time.perf_counter()
     Ws, bs, curve = impl.train(X, Y, weights, biases, **kwargs)
     return Ws, bs, np.asarray(curve), time.perf_counter() - t0
 
 
-def _rel_diff(a, b):
+def _rel_diff(a: float, b: float) -> float:
     """|a - b| relative to the larger magnitude (symmetric: neither side is the truth);
     0 when both are 0."""
     a, b = float(a), float(b)
@@ -37,7 +41,7 @@ def _rel_diff(a, b):
     return 0.0 if scale == 0 else abs(a - b) / scale
 
 
-def _compare(result, rtol=LOSS_RTOL):
+def _compare(result: dict[str, Any], rtol: float = LOSS_RTOL) -> dict[str, Any]:
     """Add the speed-up and the final-loss agreement of ``result["nnfast"]`` against
     ``result["reference"]`` to `result`; return it."""
     nn, ref = result["nnfast"], result["reference"]
@@ -48,8 +52,8 @@ def _compare(result, rtol=LOSS_RTOL):
     return result
 
 
-def run_gates(random_state=0, perceptron_epochs=100, logistic_epochs=1000,
-              logistic_learning_rate=1.0):
+def run_gates(random_state: int = 0, perceptron_epochs: int = 100, logistic_epochs: int = 1000,
+              logistic_learning_rate: float = 1.0) -> dict[str, Any]:
     """Slides 2-5: the perceptron and logistic regression (one sigmoid neuron) on the
     truth tables of AND, OR and XOR.
 
@@ -75,6 +79,7 @@ def run_gates(random_state=0, perceptron_epochs=100, logistic_epochs=1000,
     from nnfast.perceptron import Perceptron
 
     gates = ["and", "or", "xor"]
+    result: dict[str, Any]
     result = {"gates": gates, "targets": {}, "perceptron": {}, "logistic": {},
               "perceptron_epochs": perceptron_epochs, "logistic_epochs": logistic_epochs,
               "logistic_learning_rate": logistic_learning_rate}
@@ -112,7 +117,7 @@ def run_gates(random_state=0, perceptron_epochs=100, logistic_epochs=1000,
     return result
 
 
-def run_xor(epochs=5000, learning_rate=2.0, random_state=0):
+def run_xor(epochs: int = 5000, learning_rate: float = 2.0, random_state: int = 0) -> dict[str, Any]:
     """The lecture's XOR network (layer sizes [2, 3, 1], sigmoid hidden and output units),
     trained by full-batch gradient descent with nnfast and with the reference.
 
@@ -135,6 +140,7 @@ def run_xor(epochs=5000, learning_rate=2.0, random_state=0):
     W0, b0 = nnfast.init_params(sizes, "logistic", random_state=random_state)
     kwargs = dict(learning_rate=learning_rate, batch_size=4, epochs=epochs,
                   activation="logistic", out_activation="logistic")
+    result: dict[str, Any]
     result = {"X": X, "y": y, "layer_sizes": sizes, "epochs": epochs,
               "learning_rate": learning_rate, "batch_size": 4}
     for name, impl in (("nnfast", nnfast), ("reference", reference)):
@@ -148,8 +154,9 @@ def run_xor(epochs=5000, learning_rate=2.0, random_state=0):
     return _compare(result)
 
 
-def run_digits(epochs=30, learning_rate=0.5, batch_size=200, hidden=(100,), random_state=0,
-               progress=None):
+def run_digits(epochs: int = 30, learning_rate: float = 0.5, batch_size: int = 200,
+               hidden: tuple[int, ...] = (100,), random_state: int = 0,
+               progress: Callable[[str, int, int, float], object] | None = None) -> dict[str, Any]:
     """An MLP on scikit-learn's handwritten digits (64 features, 10 classes), trained by
     mini-batch gradient descent with nnfast and with the reference.
 
@@ -185,6 +192,7 @@ def run_digits(epochs=30, learning_rate=0.5, batch_size=200, hidden=(100,), rand
     order = np.array([rng.permutation(X_train.shape[0]) for _ in range(epochs)])
     kwargs = dict(learning_rate=learning_rate, batch_size=batch_size, epochs=epochs,
                   activation="relu", out_activation="softmax", order=order)
+    result: dict[str, Any]
     result = {"layer_sizes": sizes, "epochs": epochs, "learning_rate": learning_rate,
               "batch_size": batch_size, "n_train": X_train.shape[0], "n_test": X_test.shape[0]}
     for name, impl in (("nnfast", nnfast), ("reference", reference)):
@@ -209,8 +217,8 @@ def run_digits(epochs=30, learning_rate=0.5, batch_size=200, hidden=(100,), rand
     return _compare(result)
 
 
-def run_sklearn_digits(epochs=30, learning_rate=0.5, batch_size=200, hidden=(100,),
-                       random_state=0):
+def run_sklearn_digits(epochs: int = 30, learning_rate: float = 0.5, batch_size: int = 200,
+                       hidden: tuple[int, ...] = (100,), random_state: int = 0) -> dict[str, Any]:
     """The digits network as estimators: ``nnfast.MLPClassifier`` and scikit-learn's
     ``sklearn.neural_network.MLPClassifier`` with identical settings (solver 'sgd',
     constant learning rate `learning_rate`, momentum 0, batches of `batch_size`, no
@@ -231,12 +239,13 @@ def run_sklearn_digits(epochs=30, learning_rate=0.5, batch_size=200, hidden=(100
     from nnfast.datasets import load_digits_split
 
     X_train, X_test, y_train, y_test = load_digits_split(random_state=random_state)
+    params: dict[str, Any]
     params = dict(hidden_layer_sizes=tuple(int(h) for h in hidden), activation="relu",
                   solver="sgd", alpha=0.0, batch_size=batch_size, learning_rate="constant",
                   learning_rate_init=learning_rate, max_iter=epochs, shuffle=False,
                   random_state=random_state, tol=0.0, n_iter_no_change=epochs + 1,
                   momentum=0.0, nesterovs_momentum=False)
-    result = {"params": params, "epochs": epochs}
+    result: dict[str, Any] = {"params": params, "epochs": epochs}
     for name, cls in (("nnfast", MLPClassifier), ("sklearn", SkMLPClassifier)):
         clf = cls(**params)
         t0 = time.perf_counter()

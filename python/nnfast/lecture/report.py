@@ -6,10 +6,13 @@ shows the warning branch).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 __all__ = ["format_gates", "format_xor", "format_digits", "format_sklearn_digits"]
 
 
-def _comparison_rows(rows, result):
+def _comparison_rows(rows: list[tuple[str, str, str]], result: dict[str, Any]) -> list[str]:
     """rows: (label, nnfast text, reference text) → aligned lines, then the verdict lines."""
     width = max(len(label) for label, _, _ in rows)
     lines = [f"  {'':<{width}}  {'nnfast':>12}  {'reference':>12}"]
@@ -24,7 +27,7 @@ def _comparison_rows(rows, result):
     return lines
 
 
-def format_xor(result, part=1):
+def format_xor(result: dict[str, Any], part: int = 1) -> str:
     """The text :func:`run_xor`'s result prints as (headed "Part `part`")."""
     nn, ref = result["nnfast"], result["reference"]
     sizes = "-".join(str(n) for n in result["layer_sizes"])
@@ -49,7 +52,7 @@ def format_xor(result, part=1):
     return "\n".join(lines)
 
 
-def format_digits(result, part=2):
+def format_digits(result: dict[str, Any], part: int = 2) -> str:
     """The text :func:`run_digits`'s result prints as (headed "Part `part`")."""
     nn, ref = result["nnfast"], result["reference"]
     sizes = "-".join(str(n) for n in result["layer_sizes"])
@@ -72,11 +75,11 @@ def format_digits(result, part=2):
     return "\n".join(lines)
 
 
-def _bits(values):
+def _bits(values: Iterable[float]) -> str:
     return " ".join(f"{v:.0f}" for v in values)
 
 
-def format_gates(result):
+def format_gates(result: dict[str, Any]) -> str:
     """The text :func:`run_gates`'s result prints as: Part 1 (perceptron) and Part 2
     (logistic regression)."""
     lines = [
@@ -114,7 +117,7 @@ def format_gates(result):
     return "\n".join(lines)
 
 
-def format_sklearn_digits(result, digits=None):
+def format_sklearn_digits(result: dict[str, Any], digits: dict[str, Any] | None = None) -> str:
     """The text :func:`run_sklearn_digits`'s result prints as (and, given `digits`, the
     fit times of all implementations on one line)."""
     nn, sk = result["nnfast"], result["sklearn"]
