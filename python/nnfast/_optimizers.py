@@ -12,31 +12,39 @@ the bias vectors (W[0..L-1], b[0..L-1]).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ._codes import SCHEDULES, SOLVERS
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from . import _core
+    from ._typing import FloatArray
 
 
 class BaseOptimizer:
     """Holds the learning rate; subclasses hold their solver's state."""
 
-    def __init__(self, learning_rate_init=0.1):
+    def __init__(self, learning_rate_init: float = 0.1) -> None:
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
 
-    def state_arrays(self):
+    def state_arrays(self) -> tuple[list[FloatArray] | None, list[FloatArray] | None]:
         """The optimizer's per-parameter state as (s1, s2) lists (None where unused)."""
         return None, None
 
-    def configure(self, config):
+    def configure(self, config: _core.FitConfig) -> None:
         """Write this solver's hyper-parameters into `config` (a _core.FitConfig)."""
         config.learning_rate_init = float(self.learning_rate_init)
 
-    def to_state(self, state):
+    def to_state(self, state: _core.FitState) -> None:
         """Copy the scalar state into `state` (a _core.FitState) before the epochs."""
         state.learning_rate = float(self.learning_rate)
 
-    def from_state(self, state):
+    def from_state(self, state: _core.FitState) -> None:
         """Take the scalar state back from `state` after the epochs."""
         self.learning_rate = state.learning_rate
 
@@ -49,8 +57,9 @@ class SGDOptimizer(BaseOptimizer):
     'adaptive': η / 5 each time the tol rule fires, stopping once η ≤ 1e-6.
     """
 
-    def __init__(self, params, learning_rate_init=0.1, lr_schedule="constant", momentum=0.9,
-                 nesterov=True, power_t=0.5):
+    def __init__(self, params: Sequence[FloatArray], learning_rate_init: float = 0.1,
+                 lr_schedule: str = "constant", momentum: float = 0.9, nesterov: bool = True,
+                 power_t: float = 0.5) -> None:
         super().__init__(learning_rate_init)
         self.lr_schedule = lr_schedule
         self.momentum = momentum
@@ -58,10 +67,10 @@ class SGDOptimizer(BaseOptimizer):
         self.power_t = power_t
         self.velocities = [np.zeros_like(p) for p in params]
 
-    def state_arrays(self):
+    def state_arrays(self) -> tuple[list[FloatArray] | None, list[FloatArray] | None]:
         return self.velocities, None
 
-    def configure(self, config):
+    def configure(self, config: _core.FitConfig) -> None:
         super().configure(config)
         config.solver = SOLVERS["sgd"]
         config.learning_rate = SCHEDULES[self.lr_schedule]
@@ -78,8 +87,8 @@ class AdamOptimizer(BaseOptimizer):
     As in scikit-learn, the current η_t is kept as a float64 NumPy scalar.
     """
 
-    def __init__(self, params, learning_rate_init=0.001, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-8):
+    def __init__(self, params: Sequence[FloatArray], learning_rate_init: float = 0.001,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8) -> None:
         super().__init__(learning_rate_init)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -88,20 +97,20 @@ class AdamOptimizer(BaseOptimizer):
         self.ms = [np.zeros_like(p) for p in params]
         self.vs = [np.zeros_like(p) for p in params]
 
-    def state_arrays(self):
+    def state_arrays(self) -> tuple[list[FloatArray] | None, list[FloatArray] | None]:
         return self.ms, self.vs
 
-    def configure(self, config):
+    def configure(self, config: _core.FitConfig) -> None:
         super().configure(config)
         config.solver = SOLVERS["adam"]
         config.beta_1 = float(self.beta_1)
         config.beta_2 = float(self.beta_2)
         config.epsilon = float(self.epsilon)
 
-    def to_state(self, state):
+    def to_state(self, state: _core.FitState) -> None:
         super().to_state(state)
         state.adam_t = int(self.t)
 
-    def from_state(self, state):
+    def from_state(self, state: _core.FitState) -> None:
         self.t = state.adam_t
         self.learning_rate = np.float64(state.learning_rate)
