@@ -1,11 +1,14 @@
 """The grouped-bar chart of the training speed-ups (matplotlib, optional)."""
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from .report import fmt_ratio
 from .targets import load_targets
 
 
-def have_matplotlib():
+def have_matplotlib() -> bool:
     """True when matplotlib imports (the chart is skipped without it)."""
     try:
         import matplotlib  # noqa: F401
@@ -14,7 +17,7 @@ def have_matplotlib():
     return True
 
 
-def chart(results, peers, path):
+def chart(results: list[dict[str, Any]], peers: list[str], path: str | os.PathLike[str]) -> None:
     """Write a PNG to `path`: per dtype (rows) and thread count (columns), each peer's time
     over nnfast's per workload on a log scale, with the speed targets as black ticks."""
     import matplotlib

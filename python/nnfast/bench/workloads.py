@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,7 @@ class Workload:
     """One training problem: layer sizes [d, hidden..., outputs], activations, batches, epochs."""
 
     name: str
-    sizes: tuple         # (d, hidden..., outputs)
+    sizes: tuple[int, ...]  # (d, hidden..., outputs)
     activation: str      # hidden activation
     out: str             # "logistic" (binary, 1 output) or "softmax"
     batch: int
@@ -28,7 +30,7 @@ class Workload:
     quick_epochs: int
     about: str
 
-    def shape(self, quick):
+    def shape(self, quick: bool) -> tuple[int, int]:
         """(rows, epochs) of a full or a --quick run."""
         return (self.quick_rows, self.quick_epochs) if quick else (self.rows, self.epochs)
 
@@ -49,7 +51,7 @@ WORKLOADS = {w.name: w for w in [
 DTYPES = ("float32", "float64")
 
 
-def _teacher_labels(X, n_classes, seed):
+def _teacher_labels(X: Any, n_classes: int, seed: int) -> Any:
     """Labels (n,) int64 from a seeded random teacher: binary, the sign (at the median) of a
     small tanh network's output plus noise; multi-class, the argmax of a random linear map of
     the centred inputs plus Gumbel noise."""
@@ -67,7 +69,7 @@ def _teacher_labels(X, n_classes, seed):
     return (S + 0.3 * rng.gumbel(size=S.shape)).argmax(axis=1).astype(np.int64)
 
 
-def make_data(w: Workload, rows):
+def make_data(w: Workload, rows: int) -> tuple[Any, Any]:
     """(X (rows, d) float64 C-contiguous, labels (rows,) int64) for workload `w`."""
     import numpy as np
 
@@ -89,7 +91,7 @@ def make_data(w: Workload, rows):
     return X, _teacher_labels(X, n_classes, seed + 100)
 
 
-def write_inputs(w: Workload, rows, dtypes, directory):
+def write_inputs(w: Workload, rows: int, dtypes: Sequence[str], directory: str) -> int:
     """Save X (n, d) and Y (n, outputs) per dtype, the labels (n,) and the float64 initial
     weights W{l} (n_(l-1), n_l) / b{l} (n_l,) as .npy files in `directory`, so that each
     peer's process loads exactly its arrays (no transient copies inflate its peak memory).
@@ -115,7 +117,7 @@ def write_inputs(w: Workload, rows, dtypes, directory):
     return X.shape[0]
 
 
-def work_flops(sizes, rows, epochs):
+def work_flops(sizes: Sequence[int], rows: int, epochs: int) -> float:
     """Matrix-product flops of `epochs` passes over `rows` examples: per example and epoch
     2·Σ n_(l-1)·n_l (forward) + 2·Σ n_(l-1)·n_l (dW = A_prevᵀ dZ) + 2·Σ_(l≥2) n_(l-1)·n_l
     (dA_prev = dZ Wᵀ, not needed for the first layer); element-wise work is not counted."""
@@ -124,7 +126,7 @@ def work_flops(sizes, rows, epochs):
     return 2.0 * rows * epochs * (2 * fwd + dx)
 
 
-def memory_allowance_mb(sizes, batch, itemsize, slack_mb):
+def memory_allowance_mb(sizes: Sequence[int], batch: int, itemsize: int, slack_mb: float) -> float:
     """The bound on a fit's memory above its inputs, in MiB: a working copy of the
     parameters, their gradients (plain SGD keeps no other optimizer state), one batch of
     activations (inputs included) and of their gradients, plus `slack_mb`."""
