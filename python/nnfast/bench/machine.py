@@ -9,6 +9,8 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from typing import Any
 
 from .peers import BLAS_HANDICAP_VARS, THREAD_VARS, threadpool_report
 
@@ -17,7 +19,7 @@ __all__ = ["BLAS_HANDICAP_VARS", "peer_env", "run_json", "cpu_model", "cpu_flags
            "import_time"]
 
 
-def peer_env(threads):
+def peer_env(threads: int) -> dict[str, str]:
     """os.environ without the OpenBLAS handicap, every thread-count variable set to `threads`."""
     env = {k: v for k, v in os.environ.items() if k not in BLAS_HANDICAP_VARS}
     for var in THREAD_VARS:
@@ -25,7 +27,7 @@ def peer_env(threads):
     return env
 
 
-def run_json(cmd, env, timeout=None):
+def run_json(cmd: list[str], env: dict[str, str], timeout: float | None = None) -> Any:
     """Run `cmd`; the JSON object printed on its last stdout line (RuntimeError with its
     stderr when it fails)."""
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -36,7 +38,7 @@ def run_json(cmd, env, timeout=None):
     return json.loads(lines[-1])
 
 
-def cpu_model():
+def cpu_model() -> str:
     """The CPU's model name ("Intel(R) Xeon(R) Processor")."""
     try:
         with open("/proc/cpuinfo") as f:
@@ -48,7 +50,8 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
-def cpu_flags(wanted=("avx512f", "avx512_fp16", "avx512_bf16", "amx_tile", "avx2", "fma")):
+def cpu_flags(wanted: Sequence[str] = ("avx512f", "avx512_fp16", "avx512_bf16", "amx_tile", "avx2",
+                                      "fma")) -> list[str]:
     """The flags of `wanted` the CPU has, in that order."""
     try:
         with open("/proc/cpuinfo") as f:
@@ -61,7 +64,7 @@ def cpu_flags(wanted=("avx512f", "avx512_fp16", "avx512_bf16", "amx_tile", "avx2
     return []
 
 
-def loadavg():
+def loadavg() -> str:
     """The 1/5/15-minute load averages as one string ("0.11 0.30 0.16")."""
     try:
         with open("/proc/loadavg") as f:
@@ -70,7 +73,7 @@ def loadavg():
         return "unknown"
 
 
-def git_rev(path):
+def git_rev(path: str) -> tuple[str, bool]:
     """(short HEAD, True when csrc/, python/ or the build files differ from HEAD) of the git
     checkout holding `path`; ("unknown (not a git checkout)", False) for an installed wheel."""
     try:
@@ -86,7 +89,7 @@ def git_rev(path):
         return "unknown (not a git checkout)", False
 
 
-def machine_facts():
+def machine_facts() -> dict[str, Any]:
     """A dict of the date, CPU, kernel, Python, NumPy, scikit-learn and nnfast facts of this
     run (the nnfast under test is the one this interpreter imports)."""
     import numpy as np
@@ -96,7 +99,7 @@ def machine_facts():
     cfg = nnfast.config()
     here = os.path.dirname(os.path.abspath(nnfast.__file__))
     rev, dirty = git_rev(here)
-    facts = {
+    facts: dict[str, Any] = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "cpu": cpu_model(),
         "logical_cpus": os.cpu_count(),
@@ -123,7 +126,7 @@ def machine_facts():
     return facts
 
 
-def blas_summary(info):
+def blas_summary(info: list[dict[str, Any]] | None) -> list[str]:
     """One string per BLAS threadpoolctl found: ['openblas 0.3.31 SkylakeX x2']."""
     out = []
     for i in info or []:
@@ -142,15 +145,15 @@ print(json.dumps({"float32": max(_core.fma_peak_gflops(True, secs) for _ in rang
 """
 
 
-def fma_peak(seconds=0.2, reps=3):
+def fma_peak(seconds: float = 0.2, reps: int = 3) -> dict[str, float]:
     """{"float32": GFLOP/s, "float64": GFLOP/s}: the measured FMA peak of one core, best of
     `reps` probes, in a fresh single-threaded process."""
     return run_json([sys.executable, "-c", _PEAK_CODE, str(seconds), str(reps)], peer_env(1))
 
 
-def import_time(reps=5):
+def import_time(reps: int = 5) -> dict[str, float]:
     """Best wall time (ms) of `python -c "import nnfast"` and of `python -c pass`."""
-    def best(code):
+    def best(code: str) -> float:
         ts = []
         for _ in range(reps):
             t0 = time.perf_counter()
