@@ -6,6 +6,9 @@ measured single-core FMA peak times the thread count. Targets come from targets.
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from typing import Any
+
 from .targets import load_targets
 from .workloads import memory_allowance_mb, work_flops
 
@@ -15,14 +18,15 @@ GROUPS = ("float32: speed targets", "float64 against the same thresholds",
           "float64 ratio ≥ float32 ratio")
 
 
-def md_table(head, rows, numeric=()):
+def md_table(head: Sequence[str], rows: Sequence[Sequence[Any]],
+             numeric: Collection[int] = ()) -> str:
     """A Markdown table of `head` (column names) and `rows` (lists of cells), padded so that it
     also reads in a terminal; columns whose index is in `numeric` are right-aligned."""
     rows = [[str(c) for c in r] for r in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(head)]
 
-    def line(cells):
+    def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.rjust(w) if i in numeric else c.ljust(w)
                                  for i, (c, w) in enumerate(zip(cells, widths))) + " |"
 
@@ -31,7 +35,7 @@ def md_table(head, rows, numeric=()):
     return "\n".join([line(head), sep] + [line(r) for r in rows])
 
 
-def fmt_s(t):
+def fmt_s(t: float | None) -> str:
     """Seconds with 3-4 significant digits ("—" for None)."""
     if t is None:
         return "—"
@@ -44,18 +48,19 @@ def fmt_s(t):
     return f"{t:.4f}"
 
 
-def fmt_ratio(r):
+def fmt_ratio(r: float | None) -> str:
     """A ratio with 3 significant digits ("—" for None)."""
     if r is None:
         return "—"
     return f"{r:.0f}" if r >= 100 else f"{r:.1f}" if r >= 10 else f"{r:.2f}"
 
 
-def _mark(t):
+def _mark(t: dict[str, Any]) -> str:
     return "pass" if t["pass"] else "**MISS**"
 
 
-def derive(results, peaks, judge=True):
+def derive(results: list[dict[str, Any]], peaks: dict[str, float], judge: bool = True,
+           ) -> list[dict[str, Any]]:
     """Ratios, GFLOP/s, fractions of peak, memory and target verdicts, in place. `peaks`:
     {"float32": GFLOP/s, "float64": GFLOP/s} of one core. With judge=False (shrunk --quick
     sizes) no target is judged."""
@@ -96,7 +101,7 @@ def derive(results, peaks, judge=True):
     return results
 
 
-def scaling_rows(results, judge=True):
+def scaling_rows(results: list[dict[str, Any]], judge: bool = True) -> list[dict[str, Any]]:
     """Per workload and dtype measured at 1 and 2 threads: every peer's t(1) / t(2), and
     nnfast's against its target."""
     goals = load_targets()["training"]["two_thread_speedup"]
@@ -118,7 +123,7 @@ def scaling_rows(results, judge=True):
     return out
 
 
-def f64_vs_f32_rows(results):
+def f64_vs_f32_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """'float64 ratios at least as good as float32's', per workload, threads and peer."""
     by = {(r["workload"], r["dtype"], r["threads"]): r for r in results}
     out = []
@@ -134,7 +139,7 @@ def f64_vs_f32_rows(results):
     return out
 
 
-def times_table(results, peers):
+def times_table(results: list[dict[str, Any]], peers: Sequence[str]) -> str:
     """Seconds per peer, ratios to nnfast, GFLOP and nnfast's GFLOP/s and % of peak."""
     others = [p for p in peers if p != "nnfast"]
     head = ["workload", "dtype", "thr"] + [f"{p} s" for p in peers] + \
@@ -151,14 +156,15 @@ def times_table(results, peers):
     return md_table(head, rows, numeric=set(range(2, len(head))))
 
 
-def _mb(res, peer):
+def _mb(res: dict[str, Any], peer: str) -> str:
     if peer not in res["peers"]:
         return "—"
     q = res["peers"][peer]
     return ("≤" if q["peak_is_bound"] else "") + f"{q['peak_overhead_mb']:.1f}"
 
 
-def tables(results, peers, scaling, f64rows):
+def tables(results: list[dict[str, Any]], peers: Sequence[str], scaling: list[dict[str, Any]],
+           f64rows: list[dict[str, Any]]) -> dict[str, str]:
     """{"times", "losses", "memory", "targets", "scaling", "f64_vs_f32"}: Markdown tables
     ("" where there is nothing to show)."""
     tg = load_targets()["training"]
@@ -227,12 +233,15 @@ def tables(results, peers, scaling, f64rows):
             "scaling": t_scaling, "f64_vs_f32": t_f64}
 
 
-def target_summary(results, scaling, f64rows, imp):
+def target_summary(results: list[dict[str, Any]], scaling: list[dict[str, Any]],
+                   f64rows: list[dict[str, Any]], imp: dict[str, float] | None,
+                   ) -> tuple[list[list[str]], list[list[str]]]:
     """(passes, misses): [group, line] per target verdict, groups as in GROUPS."""
-    passes, misses = [], []
+    passes: list[list[str]] = []
+    misses: list[list[str]] = []
     import_goal = load_targets()["training"]["import_nnfast_ms"]
 
-    def group(dtype):
+    def group(dtype: str) -> str:
         return GROUPS[0] if dtype == "float32" else GROUPS[1]
 
     for r in sorted(results, key=lambda r: r["dtype"]):
@@ -261,7 +270,7 @@ def target_summary(results, scaling, f64rows, imp):
     return passes, misses
 
 
-def verdict_lines(passes, misses, markdown):
+def verdict_lines(passes: list[list[str]], misses: list[list[str]], markdown: bool) -> list[str]:
     """The "N met, M missed" lines per group, each miss listed."""
     lines = []
     for g in GROUPS:
@@ -279,7 +288,7 @@ def verdict_lines(passes, misses, markdown):
     return lines
 
 
-def disagreements(results):
+def disagreements(results: list[dict[str, Any]]) -> list[tuple[str, str, int, str]]:
     """[(workload, dtype, threads, peer)] whose final losses disagree with nnfast's."""
     return [(r["workload"], r["dtype"], r["threads"], p) for r in results
             for p, q in r["peers"].items() if not q["loss_agrees"]]
