@@ -7,6 +7,8 @@ import json
 import os
 import re
 import shlex
+from collections.abc import Sequence
+from typing import Any
 
 from .peers import ALL_PEERS
 from .report import verdict_lines
@@ -16,29 +18,29 @@ from .workloads import WORKLOADS
 TRAIN_COMMAND = "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/run.py"
 
 
-def _begin(key):
+def _begin(key: str) -> str:
     return f"<!-- begin generated: {key} (rewritten by the runner; edit outside) -->"
 
 
-def _end(key):
+def _end(key: str) -> str:
     return f"<!-- end generated: {key} -->"
 
 
-def record_path(directory, date, runner):
+def record_path(directory: str, date: str, runner: str) -> str:
     """benchmarks/results/<YYYY-MM-DD-HHMM>-<runner>.md for a run started at `date`
     ("YYYY-MM-DD HH:MM")."""
     stamp = date.replace(" ", "-").replace(":", "")
     return os.path.join(directory, f"{stamp}-{runner}.md")
 
 
-def write_record(path, text):
+def write_record(path: str, text: str) -> None:
     """Write one run's generated file (its folder is created if missing)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text.rstrip() + "\n")
 
 
-def update_section(path, key, text):
+def update_section(path: str, key: str, text: str) -> None:
     """Replace the generated section `key` of the Markdown file `path` with `text` (between its
     begin / end markers); append the section when the file has none; create the file when it
     does not exist. Everything outside the markers (the hand-written reading) is kept."""
@@ -56,7 +58,8 @@ def update_section(path, key, text):
         f.write(new)
 
 
-def _software(facts, peaks, blas, torch_info):
+def _software(facts: dict[str, Any], peaks: dict[str, float], blas: list[str],
+              torch_info: str | None) -> str:
     return (f"**Machine.** {facts['cpu']}, {facts['logical_cpus']} logical CPUs; flags "
             f"{', '.join(facts['flags'])}; Linux {facts['kernel']}. Measured FMA peak of one "
             f"core (`_core.fma_peak_gflops`, best of 3): {peaks['float32']:.0f} GFLOP/s "
@@ -70,18 +73,19 @@ def _software(facts, peaks, blas, torch_info):
             f"{facts.get('omp_wait_policy') or 'unset'}.")
 
 
-def _commands(runs):
+def _commands(runs: list[dict[str, Any]]) -> list[str]:
     lines = ["```sh"]
     lines += [TRAIN_COMMAND + (" " + shlex.join(run["argv"]) if run["argv"] else "")
               for run in runs]
     return lines + ["```"]
 
 
-def _threads(results):
+def _threads(results: list[dict[str, Any]]) -> str:
     return "/".join(str(t) for t in sorted({r["threads"] for r in results})) or "?"
 
 
-def train_entry(run, tabs, passes, misses):
+def train_entry(run: dict[str, Any], tabs: dict[str, str], passes: list[list[str]],
+                misses: list[list[str]]) -> str:
     """The generated file of one training run: every table and verdict. `run` holds facts,
     peaks, imp, runs (one dict per invocation: argv, load_before, load_after, elapsed_s,
     rows), results, notes, blas, torch_info, quick, repeat, budget."""
@@ -117,7 +121,8 @@ def train_entry(run, tabs, passes, misses):
     return "\n".join(lines) + "\n"
 
 
-def train_summary(run, tabs, passes, misses, link):
+def train_summary(run: dict[str, Any], tabs: dict[str, str], passes: list[list[str]],
+                  misses: list[list[str]], link: str) -> str:
     """RESULTS.md's generated section for the training runner: machine, threads, command,
     the times and targets tables, the verdict counts, and the link to the run's file."""
     facts = run["facts"]
@@ -145,7 +150,7 @@ def train_summary(run, tabs, passes, misses, link):
     return "\n".join(lines) + "\n"
 
 
-def merge_json(paths):
+def merge_json(paths: Sequence[str]) -> dict[str, Any]:
     """Results of earlier --out-json files, later files' rows replacing earlier ones for the
     same workload, dtype and threads. Returns a dict as train_entry reads it (without the
     derived fields) plus "peers"."""
@@ -153,7 +158,8 @@ def merge_json(paths):
     for path in paths:
         with open(path, encoding="utf-8") as f:
             sources.append(json.load(f))
-    by, origin = {}, {}
+    by: dict[tuple[str, str, int], dict[str, Any]] = {}
+    origin: dict[tuple[str, str, int], int] = {}
     for i, src in enumerate(sources):
         for r in src["results"]:
             key = (r["workload"], r["dtype"], r["threads"])
