@@ -16,17 +16,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import machine
 from .peers import ALL_PEERS, rel_diff
 from .targets import load_targets
-from .workloads import WORKLOADS, write_inputs
+from .workloads import WORKLOADS, Workload, write_inputs
+
+Log = Callable[[str], object]
+Result = dict[str, Any]
 
 #: Fits per warm turn at most (a 3 ms fit runs 100 times, a 1 s fit once).
 INNER_MAX_FITS = 100
 
 
-def weights_rel_diff(path_a, path_b):
+def weights_rel_diff(path_a: str, path_b: str) -> float:
     """The largest ``|a - b| / max(|a|, |b|)`` over the arrays of two .npz files, per array."""
     import numpy as np
 
@@ -39,7 +44,7 @@ def weights_rel_diff(path_a, path_b):
     return worst
 
 
-def peer_available(peer):
+def peer_available(peer: str) -> tuple[bool, str]:
     """(True, "") when `peer`'s library imports in a fresh interpreter; else (False, why)."""
     mod = {"sklearn": "sklearn.neural_network", "torch": "torch"}.get(peer)
     if mod is None:
@@ -49,7 +54,8 @@ def peer_available(peer):
     return p.returncode == 0, (p.stderr.strip().splitlines() or [""])[-1]
 
 
-def _spec(w, epochs, dt, threads, peer, rep, opts, directory):
+def _spec(w: Workload, epochs: int, dt: str, threads: int, peer: str, rep: int,
+          opts: dict[str, Any], directory: str) -> dict[str, Any]:
     """What peers.run_peer reads: one peer's turn on one workload x dtype x thread count."""
     return {"peer": peer, "workload": w.name, "dtype": dt, "threads": threads,
             "dir": directory, "sizes": list(w.sizes), "activation": w.activation,
@@ -61,24 +67,25 @@ def _spec(w, epochs, dt, threads, peer, rep, opts, directory):
                              if rep == 0 else None)}
 
 
-def _logged(r, spec, log):
+def _logged(r: Result, spec: dict[str, Any], log: Log) -> Result:
     log(f"    {spec['workload']:<10} {spec['dtype']:<7} {spec['threads']}T "
         f"rep {spec['rep'] + 1}/{spec['repeat']} {spec['peer']:<9} "
         f"{r['seconds']:9.4f} s (best of {r['inner_fits']:2d})  loss {r['loss_last']:.6g}")
     return r
 
 
-def run_turn(spec, log):
+def run_turn(spec: dict[str, Any], log: Log) -> Result:
     """One subprocess turn of one peer (`spec` as peers.run_peer reads it); its result dict."""
     r = machine.run_json([sys.executable, "-m", "nnfast.bench.peers", json.dumps(spec)],
                          machine.peer_env(spec["threads"]))
     return _logged(r, spec, log)
 
 
-def run_configs(w, rows, epochs, dt, thread_counts, peers, opts, directory, log):
+def run_configs(w: Workload, rows: int, epochs: int, dt: str, thread_counts: Sequence[int],
+                peers: list[str], opts: dict[str, Any], directory: str, log: Log) -> list[Result]:
     """All peers at every thread count, opts["repeat"] turns each, for one workload x dtype;
     one result dict per thread count."""
-    runs = {(th, p): [] for th in thread_counts for p in peers}
+    runs: dict[tuple[int, str], list[Result]] = {(th, p): [] for th in thread_counts for p in peers}
     for rep in range(opts["repeat"]):
         order = peers[rep % len(peers):] + peers[:rep % len(peers)]
         for threads in thread_counts:
@@ -89,13 +96,14 @@ def run_configs(w, rows, epochs, dt, thread_counts, peers, opts, directory, log)
             for th in thread_counts]
 
 
-def run_batched(cases, peers, opts, log, notes):
+def run_batched(cases: list[tuple[Workload, int, int, str, str, list[int]]], peers: list[str],
+                opts: dict[str, Any], log: Log, notes: list[str]) -> list[Result]:
     """--quick: one process per peer and thread count runs every workload x dtype in turn
     (importing scikit-learn or PyTorch takes seconds; five times over it would be most of
     the run). `cases`: [(workload, rows, epochs, dtype, directory, thread counts)]. A peer
     whose library does not import is skipped with a note. Returns the result dicts, like
     run_configs."""
-    runs = {}
+    runs: dict[tuple[str, str, int, str], list[Result]] = {}
     for threads in sorted({th for *_, ths in cases for th in ths}):
         for peer in list(peers):
             specs = [_spec(w, epochs, dt, threads, peer, rep, opts, d)
@@ -120,10 +128,12 @@ def run_batched(cases, peers, opts, log, notes):
             for w, rows, epochs, dt, d, ths in cases for th in ths]
 
 
-def collect(w, rows, epochs, dt, threads, peers, runs, directory):
+def collect(w: Workload, rows: int, epochs: int, dt: str, threads: int, peers: list[str],
+            runs: dict[str, list[Result]], directory: str) -> Result:
     """One workload x dtype x thread count's result from its peers' turns: the best time, the
     first turn's memory, and the losses and final weights against nnfast's."""
     rtol = load_targets()["training"]["loss_agreement_rtol"][dt]
+    res: Result
     res = {"workload": w.name, "dtype": dt, "threads": threads, "rows": rows, "epochs": epochs,
            "batch": w.batch, "sizes": list(w.sizes), "peers": {}}
     for peer, rs in runs.items():
@@ -153,7 +163,9 @@ def collect(w, rows, epochs, dt, threads, peers, runs, directory):
     return res
 
 
-def run_all(opts, log):
+def run_all(opts: dict[str, Any], log: Log) -> tuple[dict[str, Any], dict[str, float],
+                                                    dict[str, float] | None, list[Result],
+                                                    list[str], list[str], float]:
     """Run every configuration `opts` names (workloads, dtypes, threads, peers, repeat,
     quick, skip, warmup, cold_first, inner_budget, import_time, build).
 
@@ -164,7 +176,8 @@ def run_all(opts, log):
         facts["nnfast_git"] = opts["build"]
     if facts["handicap_vars_in_parent_env"]:
         log(f"note: {facts['handicap_vars_in_parent_env']} set here; every peer runs without them")
-    peers, notes = [], []
+    peers: list[str] = []
+    notes: list[str] = []
     for p in opts["peers"]:
         # --quick finds out in its batched processes (each check imports the library).
         ok, why = (True, "") if opts["quick"] else peer_available(p)
@@ -179,7 +192,8 @@ def run_all(opts, log):
     log(f"FMA peak per core: {peaks['float32']:.1f} GFLOP/s f32, {peaks['float64']:.1f} f64")
     imp = machine.import_time() if opts["import_time"] else None
 
-    results, cases = [], []
+    results: list[Result] = []
+    cases: list[tuple[Workload, int, int, str, str, list[int]]] = []
     tmp = tempfile.mkdtemp(prefix="nnfast-bench-")
     try:
         for name in opts["workloads"]:
@@ -189,7 +203,7 @@ def run_all(opts, log):
             os.makedirs(d)
             rows = write_inputs(w, rows, opts["dtypes"], d)
             for dt in opts["dtypes"]:
-                ths = []
+                ths: list[int] = []
                 for th in opts["threads"]:
                     if (name, dt, str(th)) in opts["skip"]:
                         notes.append(f"{name} {dt} {th} thread(s) skipped (--skip)")
