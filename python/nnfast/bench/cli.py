@@ -5,7 +5,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable, Collection
 from dataclasses import asdict
+from typing import Any
 
 from . import machine, measure, record, report
 from .peers import ALL_PEERS
@@ -35,8 +37,9 @@ FULL_DEFAULTS = {"dtypes": list(DTYPES), "threads": [1, 2], "repeat": 3, "import
                  "inner_budget": 0.3}
 
 
-def _list(allowed, name, conv=str):
-    def parse(s):
+def _list(allowed: Collection[Any] | None, name: str,
+          conv: Callable[[str], Any] = str) -> Callable[[str], list[Any]]:
+    def parse(s: str) -> list[Any]:
         try:
             items = [conv(x.strip()) for x in s.split(",") if x.strip()]
         except ValueError:
@@ -50,7 +53,7 @@ def _list(allowed, name, conv=str):
     return parse
 
 
-def build_parser(prog=None):
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The argparse parser of the training benchmark."""
     ap = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EPILOG,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -95,7 +98,7 @@ def build_parser(prog=None):
     return ap
 
 
-def _options(ap, args):
+def _options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
     defaults = QUICK_DEFAULTS if args.quick else FULL_DEFAULTS
     for key, value in defaults.items():
         if getattr(args, key) is None:
@@ -104,7 +107,7 @@ def _options(ap, args):
         ap.error("--repeat and --threads must be >= 1")
     if args.inner_budget < 0:
         ap.error("--inner-budget must be >= 0")
-    skip = set()
+    skip: set[tuple[str, ...]] = set()
     for item in (x for x in args.skip.split(",") if x):
         parts = tuple(item.split(":"))
         if len(parts) != 3 or parts[0] not in WORKLOADS or parts[1] not in DTYPES:
@@ -117,11 +120,12 @@ def _options(ap, args):
             "build": args.build}
 
 
-def _log(msg):
+def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _print_run(run, tabs, passes, misses):
+def _print_run(run: dict[str, Any], tabs: dict[str, str], passes: list[list[str]],
+               misses: list[list[str]]) -> None:
     facts, peaks = run["facts"], run["peaks"]
     print(f"machine : {facts['cpu']}, {facts['logical_cpus']} CPUs, flags "
           f"{', '.join(facts['flags'])}; FMA peak/core {peaks['float32']:.0f} (f32) "
