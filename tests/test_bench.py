@@ -47,8 +47,8 @@ def test_peer_harness_imports_nothing_else_from_the_package():
             imported.add(node.module)
     assert not {m for m in imported if m.startswith("nnfast.bench")}
     assert {m.split(".")[0] for m in imported} <= {
-        "__future__", "gc", "json", "os", "sys", "time", "resource", "warnings", "numpy",
-        "nnfast", "sklearn", "torch", "threadpoolctl"}
+        "__future__", "gc", "json", "os", "sys", "time", "resource", "warnings", "typing",
+        "collections", "numpy", "nnfast", "sklearn", "torch", "threadpoolctl"}
 
 
 def test_no_issue_numbers_in_the_benchmark_code():

@@ -35,6 +35,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 #: Every peer, in the order of the tables.
 ALL_PEERS = ("nnfast", "reference", "sklearn", "torch")
@@ -46,14 +48,18 @@ BLAS_HANDICAP_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 #: The thread-count variables each peer's environment sets.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
+# What a peer gives run_peer: fit() -> (Ws, bs, loss curve), reset(), and its extra facts
+# (a dict, or a function returning one after the fits).
+Peer = tuple[Callable[[], tuple[Any, Any, list[float]]], Callable[[], None], Any]
 
-def rel_diff(a, b):
+
+def rel_diff(a: float, b: float) -> float:
     """``|a - b| / max(|a|, |b|)`` (0 when both are 0)."""
     s = max(abs(a), abs(b))
     return 0.0 if s == 0 else abs(a - b) / s
 
 
-def threadpool_report():
+def threadpool_report() -> list[dict[str, Any]] | None:
     """threadpoolctl's view of this process (BLAS kernel/architecture, OpenMP runtimes), or
     None without threadpoolctl."""
     try:
@@ -69,18 +75,18 @@ def threadpool_report():
 # Memory probes (Linux; each degrades to None / False elsewhere)
 # ---------------------------------------------------------------------------
 
-def _rss_mb():
+def _rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _maxrss_mb():
+def _maxrss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def _status_mb(field):
+def _status_mb(field: str) -> float | None:
     """VmRSS / VmHWM of this process from /proc/self/status, in MiB (None if unavailable)."""
     try:
         with open("/proc/self/status") as f:
@@ -92,7 +98,7 @@ def _status_mb(field):
     return None
 
 
-def _reset_peak():
+def _reset_peak() -> bool:
     """Reset the kernel's peak-RSS mark (VmHWM) to the current RSS (Linux >= 4.0): imports,
     data loading and the warm-up would otherwise hide the fit's own peak."""
     try:
@@ -107,7 +113,8 @@ def _reset_peak():
 # The peers: each returns (fit, reset, extra); fit() -> (Ws, bs, loss curve)
 # ---------------------------------------------------------------------------
 
-def _peer_nnfast(spec, X, Y, labels, W0, b0, ref=False):
+def _peer_nnfast(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0: Any,
+                 ref: bool = False) -> Peer:
     import nnfast
     from nnfast import reference
 
@@ -120,11 +127,11 @@ def _peer_nnfast(spec, X, Y, labels, W0, b0, ref=False):
         r = min(X.shape[0], 2 * spec["batch"])
         impl.train(X[:r], Y[:r], W0, b0, epochs=1, **kw)
 
-    def fit():
+    def fit() -> tuple[Any, Any, list[float]]:
         Ws, bs, curve = impl.train(X, Y, W0, b0, epochs=spec["epochs"], **kw)
         return Ws, bs, [float(c) for c in curve]
 
-    def reset():  # train() copies W0/b0 and starts from them at every call
+    def reset() -> None:  # train() copies W0/b0 and starts from them at every call
         pass
 
     extra = {"nnfast_threads": nnfast._core.get_num_threads(),
@@ -132,7 +139,7 @@ def _peer_nnfast(spec, X, Y, labels, W0, b0, ref=False):
     return fit, reset, extra
 
 
-def _peer_sklearn(spec, X, Y, labels, W0, b0):
+def _peer_sklearn(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0: Any) -> Peer:
     import warnings
 
     import numpy as np
@@ -161,13 +168,14 @@ def _peer_sklearn(spec, X, Y, labels, W0, b0):
         raise RuntimeError(f"sklearn built out_activation {clf.out_activation_} with "
                            f"{len(clf.coefs_)} layers; expected {expected_out}, {len(W0)}")
     clf.set_params(max_iter=epochs)
-    start_ids, verdicts = [], []   # verdicts: (epochs run, started from our arrays) per fit
+    start_ids: list[int] = []
+    verdicts: list[tuple[int, bool]] = []  # (epochs run, started from our arrays) per fit
 
-    def verdict():
+    def verdict() -> tuple[int, bool]:
         # Started from the arrays reset() installed (updated in place) and ran every epoch.
         return int(clf.n_iter_), [id(W) for W in clf.coefs_] == start_ids
 
-    def reset():
+    def reset() -> None:
         if start_ids:            # not the first reset: judge the fit before it
             verdicts.append(verdict())
         clf.coefs_ = [W.copy() for W in W0]
@@ -178,13 +186,13 @@ def _peer_sklearn(spec, X, Y, labels, W0, b0):
 
     reset()
 
-    def fit():
+    def fit() -> tuple[Any, Any, list[float]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.fit(X, labels)
         return clf.coefs_, clf.intercepts_, [float(c) for c in clf.loss_curve_]
 
-    def check():
+    def check() -> dict[str, Any]:
         # Every fit of the turn, the reported (last) one included.
         every = verdicts + [verdict()]
         epochs_run = sorted({e for e, _ in every})
@@ -195,7 +203,7 @@ def _peer_sklearn(spec, X, Y, labels, W0, b0):
     return fit, reset, check
 
 
-def _peer_torch(spec, X, Y, labels, W0, b0):
+def _peer_torch(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0: Any) -> Peer:
     import numpy as np
     import torch
 
@@ -208,7 +216,7 @@ def _peer_torch(spec, X, Y, labels, W0, b0):
     yt = torch.from_numpy(Y) if binary else torch.from_numpy(labels)     # (n, 1) / (n,) int64
     n, B = X.shape[0], spec["batch"]
 
-    def build(Ws, bs):
+    def build(Ws: Any, bs: Any) -> Any:
         layers = []
         for l, (W, b) in enumerate(zip(Ws, bs)):
             lin = torch.nn.Linear(W.shape[0], W.shape[1], dtype=tdtype)
@@ -222,9 +230,9 @@ def _peer_torch(spec, X, Y, labels, W0, b0):
 
     loss_fn = torch.nn.BCEWithLogitsLoss() if binary else torch.nn.CrossEntropyLoss()
 
-    def train(model, epochs, rows):
+    def train(model: Any, epochs: int, rows: int) -> list[float]:
         opt = torch.optim.SGD(model.parameters(), lr=spec["lr"], momentum=0.0)
-        curve = []
+        curve: list[float] = []
         for _ in range(epochs):
             total = 0.0
             for s in range(0, rows, B):
@@ -242,14 +250,14 @@ def _peer_torch(spec, X, Y, labels, W0, b0):
     model = build(W0, b0)
     lins = [m for m in model if isinstance(m, torch.nn.Linear)]
 
-    def reset():  # the parameters back to W0/b0; train() makes a fresh optimizer
+    def reset() -> None:  # the parameters back to W0/b0; train() makes a fresh optimizer
         with torch.no_grad():
             for lin, W, b in zip(lins, W0, b0):
                 lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
                 lin.bias.copy_(torch.from_numpy(b))
                 lin.weight.grad = lin.bias.grad = None
 
-    def fit():
+    def fit() -> tuple[Any, Any, list[float]]:
         curve = train(model, spec["epochs"], n)
         return ([m.weight.detach().numpy().T for m in lins],
                 [m.bias.detach().numpy() for m in lins], curve)
@@ -260,7 +268,7 @@ def _peer_torch(spec, X, Y, labels, W0, b0):
     return fit, reset, extra
 
 
-def _load(spec):
+def _load(spec: dict[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
     """(X (n, d), Y (n, outputs), labels (n,), [W (n_(l-1), n_l)], [b (n_l,)]) in the spec's
     dtype, from the .npy files the parent wrote."""
     import numpy as np
@@ -275,7 +283,7 @@ def _load(spec):
     return X, Y, labels, W0, b0
 
 
-def run_peer(spec):
+def run_peer(spec: dict[str, Any]) -> dict[str, Any]:
     """Time one peer's fit as `spec` says; the result dict (seconds, losses, memory, threads)."""
     import numpy as np
 
@@ -300,7 +308,8 @@ def run_peer(spec):
     # fit's; every fit's losses must match the first's (the proof that reset() restored it).
     budget = spec.get("inner_budget", 0.0) if spec["warmup"] else 0.0
     max_fits = spec.get("inner_max_fits", 100)
-    inner, spread = [], 0.0
+    inner: list[float] = []
+    spread = 0.0
     while True:
         if inner:
             reset()
@@ -316,7 +325,9 @@ def run_peer(spec):
         if sum(inner) >= budget or len(inner) >= max_fits:
             break
     maxrss1 = _maxrss_mb()
-    peak1 = _status_mb("VmHWM") if peak_reset else maxrss1
+    peak1 = _status_mb("VmHWM") if peak_reset else None
+    if peak1 is None:  # no reset, or /proc unreadable since: the lifetime peak bounds it
+        peak1 = maxrss1
     if callable(extra):
         extra = extra()
     if spec.get("save_weights"):
@@ -336,7 +347,7 @@ def run_peer(spec):
             **extra}
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     """Entry of the peer's process: argv[0] is a spec as JSON, or a list of specs (run one
     after the other in this process); prints the result, or the list of results, as JSON."""
     argv = sys.argv[1:] if argv is None else argv
