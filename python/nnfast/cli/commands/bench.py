@@ -2,15 +2,17 @@
 the package (so it runs from an installed wheel) and parses ARGS itself."""
 from __future__ import annotations
 
+import argparse
 import sys
 from contextlib import redirect_stdout
+from typing import TextIO
 
 from ..errors import CLIError
 
 __all__ = ["run"]
 
 
-def run(args, out):
+def run(args: argparse.Namespace, out: TextIO) -> int:
     """Call ``nnfast.bench.main(args.bench_args)``; return its exit code."""
     # Imported here: the benchmarks pull in their peers (scikit-learn, maybe PyTorch),
     # which no other command should pay for.

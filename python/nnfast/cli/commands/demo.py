@@ -1,13 +1,16 @@
 """``nnfast demo``: the lecture (:func:`nnfast.lecture.run_demo`) under a thread limit."""
 from __future__ import annotations
 
+import argparse
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 __all__ = ["run"]
 
 
 @contextmanager
-def _thread_limit(threads, out):
+def _thread_limit(threads: int | None, out: TextIO) -> Iterator[None]:
     """Limit OpenMP to `threads` for the duration, via threadpoolctl when it is installed."""
     # The OpenMP runtime reads OMP_NUM_THREADS once, when it starts, so without
     # threadpoolctl a running process cannot change its thread count: say so, don't fail.
@@ -26,7 +29,7 @@ def _thread_limit(threads, out):
         yield
 
 
-def run(args, out):
+def run(args: argparse.Namespace, out: TextIO) -> int:
     """Run the whole lecture, printing to `out`; return 0."""
     from nnfast.lecture import run_demo
 

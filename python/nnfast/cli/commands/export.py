@@ -1,7 +1,9 @@
 """``nnfast export MODEL OUT.onnx``: a saved model as an ONNX file (nnfast.to_onnx)."""
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import TextIO
 
 import numpy as np
 
@@ -12,7 +14,7 @@ from .predict import _load_model
 __all__ = ["run"]
 
 
-def run(args, out):
+def run(args: argparse.Namespace, out: TextIO) -> int:
     """Write the model ``args.model`` as ONNX to ``args.out``; return 0."""
     refuse_input_as_output(args.out, {"MODEL": args.model}, option="OUT")
     check_writable(args.out)

@@ -1,13 +1,15 @@
 """``nnfast info``: how nnfast was built and what it will use on this machine."""
 from __future__ import annotations
 
+import argparse
 import sys
 from contextlib import redirect_stdout
+from typing import TextIO
 
 __all__ = ["run"]
 
 
-def run(args, out):
+def run(args: argparse.Namespace, out: TextIO) -> int:
     """Print :func:`nnfast.show_config` to `out`; return 0."""
     import nnfast
 
