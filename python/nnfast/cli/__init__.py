@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 import sys
 from importlib import import_module
+from typing import TextIO
 
 from .errors import CLIError
 from .parser import build_parser
@@ -44,7 +45,7 @@ __all__ = ["main", "build_parser", "CLIError"]
 _BROKEN_PIPE = 141
 
 
-def main(argv=None, out=None):
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Run the command line with `argv` (default: ``sys.argv[1:]``); return the exit code.
 
     0 on success; 2 for a usage error (unknown command, bad option: argparse's message
