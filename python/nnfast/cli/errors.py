@@ -3,6 +3,7 @@ asks for a package that is not installed."""
 from __future__ import annotations
 
 from importlib import import_module
+from types import ModuleType
 
 __all__ = ["CLIError", "DATA_EXTRA", "require"]
 
@@ -16,7 +17,7 @@ class CLIError(Exception):
     ``nnfast <command>: error: <message>`` and exit code 2, never a traceback."""
 
 
-def require(module, purpose):
+def require(module: str, purpose: str) -> ModuleType:
     """The imported `module` (a dotted name), or CLIError saying that `purpose` (e.g.
     "reading Parquet files") needs its package and how to install it."""
     try:
