@@ -164,3 +164,32 @@ def test_ctrl_c_of_the_launcher_stops_every_rank(job):
     leftover = subprocess.run(["pgrep", "-f", str(job.root / "job.py")], capture_output=True,
                               text=True).stdout.split()
     assert leftover == [], "ranks outlived their launcher"
+
+
+def test_the_command_line_trains_across_processes_and_rank_0_writes_the_model(job, tmp_path):
+    X = np.load(job.root / "X.npy")
+    y = np.load(job.root / "y.npy")
+    data = tmp_path / "train.npy"
+    np.save(data, np.c_[X, y])  # features, then the target as the last column
+    common = ["train", str(data), "--reduction-chunks", "4", "--epochs", "3", "--hidden", "8"]
+    one = subprocess.run([sys.executable, "-m", "nnfast", *common, "--out",
+                          str(tmp_path / "one.nnfast")], capture_output=True, text=True,
+                         env=_env(), timeout=120)
+    assert one.returncode == 0, one.stderr
+    mpi = subprocess.run([_mpiexec(), "-n", "2", "--oversubscribe", "--bind-to", "none",
+                          sys.executable, "-m", "mpi4py", "-m", "nnfast", *common, "--out",
+                          str(tmp_path / "two.nnfast")], capture_output=True, text=True,
+                         env=_env(), timeout=120)
+    assert mpi.returncode == 0, mpi.stderr
+    assert mpi.stdout.count("model saved to") == 1  # rank 0 alone reports and writes
+    import nnfast
+    a, b = nnfast.load(tmp_path / "one.nnfast"), nnfast.load(tmp_path / "two.nnfast")
+    for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+        assert p.tobytes() == q.tobytes()
+    # across processes without --reduction-chunks: one line, exit 2 on every rank
+    bad = subprocess.run([_mpiexec(), "-n", "2", "--oversubscribe", sys.executable, "-m",
+                          "mpi4py", "-m", "nnfast", "train", str(data), "--out",
+                          str(tmp_path / "bad.nnfast")], capture_output=True, text=True,
+                         env=_env(), timeout=60)
+    assert bad.returncode != 0 and "needs --reduction-chunks S, a multiple of 2" in bad.stderr
+    assert not (tmp_path / "bad.nnfast").exists()

@@ -127,16 +127,21 @@ def build_parser():
                         help="do not draw the figures")
 
     p_train = sub.add_parser(
-        "train", help="train an MLP on a CSV or .npz file and save it",
+        "train", help="train an MLP on a CSV, Parquet, .npy or .npz file and save it",
         description="Train nnfast.MLPClassifier or MLPRegressor on DATA: a CSV file with a "
                     "header row (the target is --target, by default the last column; every "
-                    "other column is a numeric feature) or an .npz archive with arrays X and "
-                    "y. Prints the loss per epoch, held-out metrics (accuracy and a per-class "
-                    "report, or R^2 and RMSE) and saves the model (nnfast.load reads it). "
+                    "other column is a numeric feature), a Parquet file (the same, by column "
+                    "name), a 2-D .npy array (memory-mapped; features, then the target as its "
+                    "last column) or an .npz archive with arrays X and y. Prints the loss per "
+                    "epoch, held-out metrics (accuracy and a per-class report, or R^2 and "
+                    "RMSE) and saves the model (nnfast.load reads it). "
                     "Features are used as given: scale them beforehand.")
-    p_train.add_argument("data", metavar="DATA", help="a .csv (with header) or .npz (X, y) file")
+    p_train.add_argument("data", metavar="DATA",
+                         help="a .csv (with header), .parquet, .npy (target last) or .npz "
+                              "(X, y) file")
     p_train.add_argument("--target", metavar="COLUMN", default=None,
-                         help="the CSV's target column (default: the last column)")
+                         help="the CSV's or Parquet file's target column (default: the last "
+                              "column)")
     p_train.add_argument("--task", choices=["classify", "regress"], default=None,
                          help="default: classify for a non-numeric target or one with at "
                               "most 20 distinct integers, else regress")
@@ -160,6 +165,11 @@ def build_parser():
                          help=f"random seed, 0 to {_MAX_SEED} (default: 0)")
     p_train.add_argument("--threads", type=_positive_int, default=None, metavar="T",
                          help="OpenMP threads for the kernels (default: OMP_NUM_THREADS)")
+    p_train.add_argument("--reduction-chunks", type=_positive_int, default=None, metavar="S",
+                         help="each batch's gradient as S chunks added in a fixed order: the "
+                              "same model at any thread count and on the K processes of "
+                              "'mpiexec -n K python -m mpi4py -m nnfast train' (S a multiple "
+                              "of K; needed there)")
     p_train.add_argument("--test-size", type=_fraction, default=0.2, metavar="F",
                          help="fraction of rows held out for the metrics (default: 0.2; "
                               "0: none)")
@@ -173,11 +183,11 @@ def build_parser():
                               "nothing; either way the exit code is 130)")
 
     p_predict = sub.add_parser(
-        "predict", help="predict with a saved model; CSV to stdout or --out",
+        "predict", help="predict with a saved model; CSV to stdout, CSV or Parquet to --out",
         description="Load MODEL (written by 'nnfast train' or est.save) and predict the rows "
-                    "of DATA (.csv with header or .npz with X). A CSV with one column more "
-                    "than the model's features is taken to be laid out like the training "
-                    "file and its last column (the target) is ignored; or name it with "
+                    "of DATA (.csv with header, .parquet, .npy, or .npz with X). A table "
+                    "with one column more than the model's features is taken to be laid out "
+                    "like the training file and its last column (the target) is ignored; or name it with "
                     "--target.")
     p_predict.add_argument("model", metavar="MODEL")
     p_predict.add_argument("data", metavar="DATA")
@@ -186,8 +196,8 @@ def build_parser():
     p_predict.add_argument("--proba", action="store_true",
                            help="add the class probabilities (classifiers)")
     p_predict.add_argument("--out", metavar="FILE", default=None,
-                           help="write the CSV here instead of stdout (never one of the "
-                                "inputs)")
+                           help="write here instead of stdout: Parquet for a .parquet or "
+                                ".pq name, else CSV (never one of the inputs)")
 
     p_export = sub.add_parser(
         "export", help="write a saved model as an ONNX file (needs nnfast[onnx])",

@@ -78,11 +78,33 @@ def _default_output(args):
     return path
 
 
-def _fit(model, X, y):
-    """Fit `model`; return (not_converged, epochs, whole): `epochs` is None when the fit
-    ran to its end, else the number of whole epochs done before Ctrl-C stopped it, and
-    `whole` says whether the model then holds those epochs' weights (a stochastic solver)
-    or was stopped midway (L-BFGS, or Ctrl-C outside the epoch loop)."""
+def _mpi_world(args):
+    """The MPI world when this process is one of several launched by mpiexec (Open MPI's
+    or MPICH's launcher says so in the environment), else None."""
+    size = max(int(os.environ.get(v, "1") or 1) for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"))
+    if size <= 1:
+        return None
+    try:
+        from nnfast import distributed
+
+        comm = distributed.world()
+    except ImportError:
+        raise CLIError(f"launched as one of {size} MPI processes, but mpi4py is missing: "
+                       f"pip install 'nnfast[mpi]'") from None
+    if args.reduction_chunks is None or args.reduction_chunks % size:
+        raise CLIError(f"training across {size} processes needs --reduction-chunks S, a "
+                       f"multiple of {size}")
+    if args.solver == "lbfgs":
+        raise CLIError("training across processes takes --solver adam or sgd")
+    return comm
+
+
+def _fit(model, X, y, comm=None):
+    """Fit `model` (with every rank of `comm` when given); return (not_converged, epochs,
+    whole): `epochs` is None when the fit ran to its end, else the number of whole epochs
+    done before Ctrl-C stopped it, and `whole` says whether the model then holds those
+    epochs' weights (a stochastic solver) or was stopped midway (L-BFGS, or Ctrl-C outside
+    the epoch loop)."""
     from sklearn.exceptions import ConvergenceWarning
 
     epochs_done = [0]
@@ -98,7 +120,12 @@ def _fit(model, X, y):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             try:
-                model.fit(X, y)
+                if comm is None:
+                    model.fit(X, y)
+                else:
+                    from nnfast import distributed
+
+                    distributed.fit(model, X, y, comm=comm)
             except ValueError as exc:
                 raise CLIError(f"training failed: {_first_line(exc)}") from None
             except KeyboardInterrupt:  # L-BFGS (scipy) lets it through, as may a setup step
@@ -158,7 +185,11 @@ def _interrupted(model, path, epochs, whole, save):
 
 def run(args, out):
     """Train on ``args.data`` with the options of ``nnfast train``; return 0, or 130 when
-    Ctrl-C stopped the training."""
+    Ctrl-C stopped the training. Under mpiexec every rank reads DATA (a .npy file is
+    memory-mapped) and trains its chunks; rank 0 alone reports and writes the model."""
+    comm = _mpi_world(args)
+    if comm is not None and comm.Get_rank() != 0:
+        out = open(os.devnull, "w")  # lives as long as the process
     path = _default_output(args)
     check_writable(path)
     X, y, names, target = read_table(args.data, args.target, need_target=True)
@@ -210,7 +241,8 @@ def run(args, out):
     params = dict(hidden_layer_sizes=args.hidden, activation=args.activation,
                   solver=args.solver, alpha=args.alpha, max_iter=epochs,
                   random_state=args.seed, early_stopping=args.early_stopping,
-                  n_jobs=args.threads, callbacks=[progress])
+                  n_jobs=args.threads, callbacks=[progress],
+                  reduction_chunks=args.reduction_chunks)
     if args.batch_size is not None:
         params["batch_size"] = args.batch_size
     if args.lr is not None:
@@ -225,7 +257,12 @@ def run(args, out):
     if args.solver == "lbfgs":
         print("  (L-BFGS: no per-epoch progress; up to "
               f"{epochs} iterations)", file=out, flush=True)
-    not_converged, interrupted_after, whole = _fit(model, X, y)
+    if comm is not None:
+        print(f"  across {comm.Get_size()} MPI processes, {args.reduction_chunks} chunks a "
+              f"batch", file=out, flush=True)
+    not_converged, interrupted_after, whole = _fit(model, X, y, comm)
+    if comm is not None and comm.Get_rank() != 0:
+        return 130 if interrupted_after is not None else 0  # rank 0 reports and saves
     if interrupted_after is not None:
         return _interrupted(model, path, interrupted_after, whole, args.save_on_interrupt)
     if not_converged:
