@@ -33,7 +33,7 @@ CSV_MEMORY_FACTOR = 8
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-def physical_memory():
+def physical_memory() -> int | None:
     """This machine's memory in bytes, or None where the OS does not say."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -41,16 +41,17 @@ def physical_memory():
         return None
 
 
-def format_bytes(n):
+def format_bytes(n: float) -> str:
     """`n` bytes as a short figure: '512 B', '3.2 MiB', '7.3 TiB'."""
     value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if value < 1024 or unit == "PiB":
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
+    return f"{value:.1f} PiB"
 
 
-def check_fits_in_memory(path, needed):
+def check_fits_in_memory(path: str, needed: float) -> None:
     """CLIError when reading `path` needs `needed` bytes, more than this machine has."""
     memory = physical_memory()
     if memory is not None and needed > memory:
@@ -58,7 +59,8 @@ def check_fits_in_memory(path, needed):
                        f"this machine has {format_bytes(memory)}")
 
 
-def choose_target(path, header, target, need_target, n_features):
+def choose_target(path: str, header: list[str], target: str | None, need_target: bool,
+                  n_features: int | None) -> int | None:
     """The index of the target column among `header` (column names), or None.
 
     Training (`need_target`): the column named `target`, by default the last one. For
@@ -79,7 +81,7 @@ def choose_target(path, header, target, need_target, n_features):
     return None
 
 
-def whole_numbers_as_int(y):
+def whole_numbers_as_int(y: np.ndarray) -> np.ndarray:
     """float64 `y` (finite) as int64 when every value is a whole number that float64
     holds exactly (|y| <= 2**53), so that 0.0 / 1.0 are class labels; else `y`."""
     if np.all(y == np.round(y)) and np.all(np.abs(y) <= EXACT_INT):
@@ -87,7 +89,7 @@ def whole_numbers_as_int(y):
     return y
 
 
-def _regular_file(path):
+def _regular_file(path: str) -> int:
     """CLIError unless `path` is an existing regular file: /dev/zero never ends, a FIFO
     blocks until someone writes to it; only a regular file has an end and a size."""
     if not os.path.exists(path):
@@ -104,7 +106,9 @@ def _regular_file(path):
     return st.st_size
 
 
-def read_table(path, target=None, need_target=True, n_features=None):
+def read_table(path: str, target: str | None = None, need_target: bool = True,
+               n_features: int | None = None,
+               ) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None]:
     """Read DATA for ``train`` / ``predict``.
 
     The format follows the extension (see the module's docstring). In a CSV or Parquet
