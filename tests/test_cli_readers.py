@@ -370,3 +370,11 @@ def test_predict_parquet_keeps_text_labels(tmp_path, capsys):
                  str(tmp_path / "p.pq")]) == 0
     labels = pq.read_table(tmp_path / "p.pq").column("prediction")
     assert labels.type == pa.string() and set(labels.to_pylist()) <= {"cat", "dog"}
+
+
+def test_a_file_that_grows_while_read_is_bounded_on_both_paths(tmp_path, monkeypatch):
+    path = blobs(tmp_path / "d.csv")
+    monkeypatch.setattr(csv_reader, "_read_limit", lambda size: 100)  # as if it had grown
+    assert csv_reader._read_fast(pd, str(path), None, True, None, 100) is None
+    with pytest.raises(CLIError, match="grew past 100 B while being read"):
+        read_table(path)

@@ -18,9 +18,13 @@ generated files that the two agree. Without pandas the strict reader reads every
 from __future__ import annotations
 
 import csv
+import io
 import re
 import sys
 import warnings
+from collections.abc import Iterable, Iterator
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +41,7 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 _NOTE_ABOVE_BYTES = 2**24
 
 
-def parse_number(text):
+def parse_number(text: str) -> float | None:
     """The float value of the stripped cell `text`, or None when it is not a number."""
     # None rather than an exception: a non-numeric cell is an error in a feature column
     # but makes a target column categorical, and only the caller knows which it is.
@@ -51,7 +55,8 @@ def parse_number(text):
         return None
 
 
-def read_csv(path, target, need_target, n_features, size):
+def read_csv(path: str, target: str | None, need_target: bool, n_features: int | None,
+             size: int) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None]:
     """Read the CSV file at `path` (`size` bytes) by the rules above: through pandas when it
     is installed, else (or when pandas' result is not the strict reader's) through
     :func:`read_csv_strict`. Returns what :func:`~nnfast.cli.readers.read_table`
@@ -63,17 +68,25 @@ def read_csv(path, target, need_target, n_features, size):
             print(f"nnfast: note: pandas is not installed, so {path} is read by the slower "
                   f"built-in reader (pip install 'nnfast[{DATA_EXTRA}]')", file=sys.stderr)
     else:
-        result = _read_fast(pandas, path, target, need_target, n_features)
+        result = _read_fast(pandas, path, target, need_target, n_features, size)
         if result is not None:
             return result
     return read_csv_strict(path, target, need_target, n_features, size)
+
+
+def _read_limit(size: int) -> int:
+    """How many bytes (or characters) reading a file of `size` bytes may take in: its size,
+    or more where memory allows, but never without end (a file that grows as it is read)."""
+    memory = readers.physical_memory()
+    return (max(size, memory // readers.CSV_MEMORY_FACTOR) if memory is not None
+            else 2 * size + 2**20)
 
 
 # ---------------------------------------------------------------------------
 # pandas: the fast path
 # ---------------------------------------------------------------------------
 
-def _header_row(path):
+def _header_row(path: str) -> list[str] | None:
     """The first non-blank row of `path` as the csv module splits it (the header), or
     None: pandas renames empty and repeated names, so they are checked on this row."""
     try:
@@ -86,7 +99,7 @@ def _header_row(path):
     return None
 
 
-def _text_labels(column):
+def _text_labels(column: Any) -> np.ndarray | None:
     """The stripped cells of the pandas text column `column` as an object array, or None
     when one is empty (a missing value, or a short row pandas filled in) or when every
     cell is a number by :func:`parse_number` (pandas' parser refused one that Python's
@@ -102,7 +115,26 @@ def _text_labels(column):
     return np.array(stripped, dtype=object)
 
 
-def _read_fast(pd, path, target, need_target, n_features):
+class _BoundedFile(io.RawIOBase):
+    """The binary file `raw`, raising OSError once more than `limit` bytes are read."""
+
+    def __init__(self, raw: Any, limit: int) -> None:
+        self._raw, self._left = raw, limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        n = self._raw.readinto(buffer)
+        self._left -= n or 0
+        if self._left < 0:
+            raise OSError("the file grew while being read")
+        return n
+
+
+def _read_fast(pd: ModuleType, path: str, target: str | None, need_target: bool,
+               n_features: int | None, size: int,
+               ) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None] | None:
     """What :func:`read_csv_strict` would return, read by pandas' C parser; None when the
     file is not a clean numeric table (then the strict reader reads it)."""
     raw = _header_row(path)
@@ -115,14 +147,17 @@ def _read_fast(pd, path, target, need_target, n_features):
         t = choose_target(path, header, target, need_target, n_features)
     except CLIError:
         return None
-    options = {}
+    options: dict[str, Any] = {}
     if int(pd.__version__.split(".")[0]) < 3:  # pandas 3 parses floats exactly by default
         options["float_precision"] = "round_trip"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # DtypeWarning: the column is refused below
             # na_filter=False: "", "NA", "nan" stay text (the strict reader's errors).
-            df = pd.read_csv(path, engine="c", na_filter=False, encoding="utf-8", **options)
+            with open(path, "rb", buffering=0) as binary:
+                handle = io.BufferedReader(_BoundedFile(binary, _read_limit(size)), 2**20)
+                df = pd.read_csv(handle, engine="c", na_filter=False, encoding="utf-8",
+                                 **options)
     except MemoryError:
         raise
     except Exception:  # ragged, not UTF-8, unreadable: the strict reader says where
@@ -166,7 +201,7 @@ def _read_fast(pd, path, target, need_target, n_features):
 # The strict reader: the rules' definition, and the messages
 # ---------------------------------------------------------------------------
 
-def _bounded_lines(f, path, limit):
+def _bounded_lines(f: Iterable[str], path: str, limit: int) -> Iterator[str]:
     """The lines of `f`, raising CLIError once they pass `limit` characters: a file that
     grows while it is read cannot take more memory than its size was allowed."""
     total = 0
@@ -177,17 +212,17 @@ def _bounded_lines(f, path, limit):
         yield line
 
 
-def _is_blank(row):
+def _is_blank(row: list[str]) -> bool:
     # An empty line, or one of spaces; a row of several empty cells (",,") is not blank:
     # as the first line it is a header that names nothing.
     return not row or (len(row) == 1 and not row[0].strip())
 
 
-def _check_header(path, header, line):
+def _check_header(path: str, header: list[str], line: int) -> None:
     if not any(header):
         raise CLIError(f"{path} line {line}: the header row names no columns (the first "
                        f"line must be the column names)")
-    seen = {}
+    seen: dict[str, int] = {}
     for j, name in enumerate(header):
         if name in seen:
             raise CLIError(f"{path} line {line}: duplicate column name {name!r} (columns "
@@ -195,16 +230,15 @@ def _check_header(path, header, line):
         seen[name] = j
 
 
-def read_csv_strict(path, target, need_target, n_features, size):
+def read_csv_strict(path: str, target: str | None, need_target: bool, n_features: int | None,
+                    size: int) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None]:
     """Read the CSV file at `path` (`size` bytes) cell by cell in Python, by the rules
     above; CLIError names the line and column of the first problem."""
-    memory = readers.physical_memory()
-    limit = (max(size, memory // readers.CSV_MEMORY_FACTOR) if memory is not None
-             else 2 * size + 2**20)
-    rows, lines = [], []
+    rows: list[list[str]] = []
+    lines: list[int] = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(_bounded_lines(f, path, limit))
+            reader = csv.reader(_bounded_lines(f, path, _read_limit(size)))
             for row in reader:
                 if rows:  # after the header a row of empty cells is a blank spreadsheet row
                     if not any(cell.strip() for cell in row):
@@ -251,7 +285,7 @@ def read_csv_strict(path, target, need_target, n_features, size):
             header[t] if t is not None else None)
 
 
-def _csv_target(path, name, cells, lines):
+def _csv_target(path: str, name: str, cells: list[str], lines: list[int]) -> np.ndarray:
     """The target column's cells as int64 (integers written as such within int64's range,
     or whole numbers that float64 holds exactly), float64 (other numbers) or object
     (text labels: any cell not a number)."""
