@@ -8,6 +8,8 @@ bytes can declare any amount of data, and NumPy allocates what a header says.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -23,11 +25,12 @@ _CHECK_ROWS = 65536
 _INT64_MAX = np.iinfo(np.int64).max
 
 
-def _npz_headers(path, names):
+def _npz_headers(path: str, names: Iterable[str],
+                 ) -> tuple[dict[str, tuple[tuple[int, ...], np.dtype[Any]]], list[str]]:
     """{name: (shape, dtype)} for the members `names` of the .npz at `path` that exist,
     from their .npy headers alone, refusing a header that claims more bytes than its
     member holds: NumPy allocates what the header says before reading a byte."""
-    headers = {}
+    headers: dict[str, tuple[tuple[int, ...], np.dtype[Any]]] = {}
     with zipfile.ZipFile(path) as zf:
         present = set(zf.namelist())
         for name in names:
@@ -47,7 +50,7 @@ def _npz_headers(path, names):
     return headers, sorted(n[:-4] if n.endswith(".npy") else n for n in present)
 
 
-def _npz_target(y, path):
+def _npz_target(y: np.ndarray, path: str) -> np.ndarray:
     """y as an array scikit-learn takes, or CLIError: byte strings are decoded (UTF-8),
     complex values and other non-label dtypes are refused rather than cast."""
     if y.dtype.kind == "S":
@@ -66,7 +69,7 @@ def _npz_target(y, path):
     return y
 
 
-def read_npz(path, need_target):
+def read_npz(path: str, need_target: bool) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None]:
     """Read the .npz archive at `path`: X (m, d) and, when `need_target`, y (m,). Returns
     what :func:`~nnfast.cli.readers.read_table` returns; raises CLIError."""
     # Shapes and dtypes are checked from the headers, before any array is read: an
@@ -110,7 +113,7 @@ def read_npz(path, need_target):
 
 
 
-def _first_non_finite(X):
+def _first_non_finite(X: np.ndarray) -> tuple[int, int] | None:
     """(row, column) of the first NaN or infinity in the 2-D float array `X`, or None;
     `X` is checked a block of rows at a time."""
     for start in range(0, X.shape[0], _CHECK_ROWS):
@@ -122,7 +125,7 @@ def _first_non_finite(X):
     return None
 
 
-def _npy_target(path, column):
+def _npy_target(path: str, column: np.ndarray) -> np.ndarray:
     """The target column (m,) of an .npy array as labels or numbers: bool as is, integers
     as int64 (float64 beyond its range), floats as int64 when all are whole numbers
     float64 holds exactly (as a CSV's are), else float64."""
@@ -140,7 +143,8 @@ def _npy_target(path, column):
     return whole_numbers_as_int(y)
 
 
-def read_npy(path, need_target, n_features):
+def read_npy(path: str, need_target: bool, n_features: int | None,
+             ) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None]:
     """Read the 2-D .npy array at `path` memory-mapped: its last column is the target
     when training (`need_target`), or for prediction when the array has one column
     more than the model's `n_features`. X is a read-only view of the map when the

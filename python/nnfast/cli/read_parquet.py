@@ -8,6 +8,9 @@ file's metadata before a column is read, and only the columns used are read.
 """
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Any
+
 import numpy as np
 
 from .errors import CLIError, require
@@ -16,12 +19,12 @@ from .readers import check_fits_in_memory, choose_target
 __all__ = ["read_parquet"]
 
 
-def _first_line(exc):
+def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
 
 
-def _first_null_row(column):
+def _first_null_row(column: Any) -> int | None:
     """The 1-based row of the first null of the pyarrow ChunkedArray `column`."""
     offset = 0
     for chunk in column.chunks:
@@ -32,7 +35,7 @@ def _first_null_row(column):
     return None
 
 
-def _feature(pa, path, name, column):
+def _feature(pa: ModuleType, path: str, name: str, column: Any) -> np.ndarray:
     """The feature `column` (a ChunkedArray) as float64 (m,), or CLIError."""
     types = pa.types
     kind = column.type
@@ -50,7 +53,7 @@ def _feature(pa, path, name, column):
     return values
 
 
-def _target(pa, path, name, column):
+def _target(pa: ModuleType, path: str, name: str, column: Any) -> np.ndarray:
     """The target `column` as labels (bool, int64, text) or numbers (float64), or
     CLIError."""
     types = pa.types
@@ -80,7 +83,8 @@ def _target(pa, path, name, column):
                    f"text labels")
 
 
-def read_parquet(path, target, need_target, n_features):
+def read_parquet(path: str, target: str | None, need_target: bool, n_features: int | None,
+                 ) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None]:
     """Read the Parquet file at `path`; the target column is chosen as in a CSV file
     (:func:`~nnfast.cli.readers.choose_target`). Returns what
     :func:`~nnfast.cli.readers.read_table` returns; raises CLIError (also when pyarrow is
@@ -96,7 +100,7 @@ def read_parquet(path, target, need_target, n_features):
     header = list(schema.names)
     if not header:
         raise CLIError(f"{path} has no columns")
-    seen = {}
+    seen: dict[str, int] = {}
     for j, name in enumerate(header):
         if name in seen:
             raise CLIError(f"{path}: duplicate column name {name!r} (columns {seen[name] + 1} "
@@ -120,6 +124,6 @@ def read_parquet(path, target, need_target, n_features):
     for k, j in enumerate(features):
         X[:, k] = _feature(pa, path, header[j], table.column(header[j]))
     y = None
-    if need_target:
+    if need_target and t is not None:  # choose_target gives a column when one is needed
         y = _target(pa, path, header[t], table.column(header[t]))
     return X, y, [header[j] for j in features], header[t] if t is not None else None
