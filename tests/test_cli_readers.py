@@ -378,3 +378,26 @@ def test_a_file_that_grows_while_read_is_bounded_on_both_paths(tmp_path, monkeyp
     assert csv_reader._read_fast(pd, str(path), None, True, None, 100) is None
     with pytest.raises(CLIError, match="grew past 100 B while being read"):
         read_table(path)
+
+
+def test_predictions_of_several_outputs_are_one_column_each(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 3)
+    np.save(tmp_path / "x.npy", X)
+    models = {"reg": nnfast.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3),
+              "multilabel": nnfast.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3)}
+    targets = {"reg": rng.randn(30, 2), "multilabel": (rng.rand(30, 3) > 0.5).astype(int)}
+    for name, est in models.items():
+        with pytest.warns(Warning):  # not converged in 3 epochs
+            est.fit(X, targets[name]).save(tmp_path / name)
+        out = tmp_path / f"{name}.parquet"
+        assert main(["predict", str(tmp_path / name), str(tmp_path / "x.npy"), "--out",
+                     str(out)]) == 0
+        table = pq.read_table(out)
+        k = targets[name].shape[1]
+        assert table.column_names == [f"prediction_{j}" for j in range(k)]
+        assert np.array_equal(np.column_stack([c.to_numpy() for c in table.columns]),
+                              est.predict(X))
+        assert main(["predict", str(tmp_path / name), str(tmp_path / "x.npy")]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0] == ",".join(table.column_names) and len(lines) == 31

@@ -2,9 +2,11 @@
 as Parquet for an output named .parquet / .pq."""
 from __future__ import annotations
 
+import argparse
 import os
 import stat
 import sys
+from typing import Any, TextIO
 
 from ..errors import CLIError
 from ..outputs import check_table_format, check_writable, refuse_input_as_output, write_csv, write_table
@@ -13,7 +15,7 @@ from ..readers import read_table
 __all__ = ["run"]
 
 
-def _load_model(path):
+def _load_model(path: str) -> Any:
     import nnfast
 
     if not os.path.exists(path):
@@ -28,7 +30,7 @@ def _load_model(path):
         raise CLIError(f"cannot load model {path}: {msg}") from None
 
 
-def run(args, out):
+def run(args: argparse.Namespace, out: TextIO) -> int:
     """Write the predictions for ``args.data`` as CSV to `out`, or to ``args.out`` (CSV, or
     Parquet by its extension); return 0."""
     if args.out:
@@ -45,8 +47,11 @@ def run(args, out):
     if args.proba and not is_classifier:
         raise CLIError("--proba needs a classifier model; this one is a regressor")
     pred = model.predict(X)
-    header = ["prediction"]
-    columns = [pred]
+    if pred.ndim == 2:  # multi-output regression or multi-label: one column per output
+        header = [f"prediction_{j}" for j in range(pred.shape[1])]
+        columns = [pred[:, j] for j in range(pred.shape[1])]
+    else:
+        header, columns = ["prediction"], [pred]
     if args.proba:
         proba = model.predict_proba(X)
         header += [f"proba_{c}" for c in model.classes_]
