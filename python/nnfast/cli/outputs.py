@@ -12,7 +12,9 @@ import csv
 import os
 import stat
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import IO, Any
 
 from .errors import CLIError, require
 from .readers import PARQUET_SUFFIXES
@@ -21,7 +23,7 @@ __all__ = ["refuse_input_as_output", "check_writable", "atomic_output", "check_t
            "write_table"]
 
 
-def _same_file(a, b):
+def _same_file(a: str, b: str) -> bool:
     """True when paths `a` and `b` name one file: the same normalised path, or (both
     existing) the same inode, which also catches hard links and symbolic links."""
     if os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b)):
@@ -32,7 +34,7 @@ def _same_file(a, b):
         return False
 
 
-def refuse_input_as_output(output, inputs, option="--out"):
+def refuse_input_as_output(output: str, inputs: Mapping[str, str], option: str = "--out") -> None:
     """Raise CLIError when the path `output` is one of `inputs`, a dict
     {role (e.g. 'DATA'): path}; `option` names where the output path came from."""
     for role, path in inputs.items():
@@ -41,14 +43,14 @@ def refuse_input_as_output(output, inputs, option="--out"):
                            f"overwrite it (name another output file)")
 
 
-def _new_file_mode():
+def _new_file_mode() -> int:
     # mkstemp creates 0600; a file the command writes should get what open() would give.
     umask = os.umask(0)
     os.umask(umask)
     return 0o666 & ~umask
 
 
-def check_writable(path):
+def check_writable(path: str) -> os.stat_result | None:
     """os.stat of the output `path` (None when it does not exist yet), or CLIError when it
     cannot be written: a directory, a read-only file, a missing folder. Called before
     the work too, so that a long training never ends in 'cannot write'."""
@@ -74,7 +76,7 @@ def check_writable(path):
 
 
 @contextmanager
-def atomic_output(path, mode="w"):
+def atomic_output(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[Any]]:
     """Open `path` for writing (`mode` "w": text, UTF-8, newline=""; "wb": binary) through a
     temporary file in the same folder, renamed over `path` when the block ends without an
     exception; on an exception (Ctrl-C included) the temporary file is removed and `path`
@@ -86,6 +88,7 @@ def atomic_output(path, mode="w"):
     st = check_writable(path)
     if st is not None and not stat.S_ISREG(st.st_mode):
         # Opened by its own name: /dev/stdout resolves to a pipe that has no path.
+        handle: IO[Any] | None
         try:
             handle = (open(path, "wb") if binary
                       else open(path, "w", newline="", encoding="utf-8"))
@@ -120,18 +123,18 @@ def atomic_output(path, mode="w"):
         raise
 
 
-def _is_parquet(path):
+def _is_parquet(path: str | os.PathLike[str]) -> bool:
     return os.fspath(path).lower().endswith(PARQUET_SUFFIXES)
 
 
-def check_table_format(path):
+def check_table_format(path: str) -> None:
     """CLIError, before any work, when a table written to `path` would need a package that
     is not installed (pyarrow, for a .parquet / .pq name)."""
     if _is_parquet(path):
         require("pyarrow.parquet", "writing Parquet files")
 
 
-def write_csv(stream, header, columns):
+def write_csv(stream: IO[str], header: Sequence[str], columns: Sequence[Any]) -> None:
     """Write `columns` (1-D arrays of one length m) under `header` (their names) as CSV
     to the text `stream`: floats as Python's repr, so they read back exactly."""
     writer = csv.writer(stream, lineterminator="\n")
@@ -140,7 +143,7 @@ def write_csv(stream, header, columns):
     writer.writerows(zip(*(column.tolist() for column in columns)))
 
 
-def write_table(path, header, columns):
+def write_table(path: str, header: Sequence[str], columns: Sequence[Any]) -> None:
     """Write `columns` (1-D arrays of one length) named by `header` to the file `path`,
     whole or not at all (:func:`atomic_output`): Parquet for a .parquet / .pq name (one
     column each, its type from its dtype: text labels as strings), CSV otherwise."""
