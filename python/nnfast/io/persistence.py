@@ -104,8 +104,8 @@ _SCALARS = {_FILE_KEYS.get(f.key, f.key): f.key for f in state.FIELDS if f.kind 
 _META_KEYS = ("format", "format_version", "nnfast_version", "estimator", "params", "dtype",
               "layer_shapes", "fitted", "feature_names_in_", "classes", "lists", "optimizer",
               "arrays")
-_OPT_ARRAYS = {kind: tuple(zip(("s1", "s2"), spec["arrays"]))
-               for kind, spec in state.OPTIMIZERS.items()}
+_OPTIMIZERS: dict[str, Any] = state.OPTIMIZERS  # rows of mixed values: Any for the checker
+_OPT_ARRAYS = {kind: tuple(zip(("s1", "s2"), spec["arrays"])) for kind, spec in _OPTIMIZERS.items()}
 
 
 # ---------------------------------------------------------------------------
