@@ -15,8 +15,9 @@ import numpy.typing as npt
 from typing_extensions import assert_type
 
 import nnfast
-from nnfast import MLPClassifier, MLPRegressor, Perceptron, functional, reference
+from nnfast import MLPClassifier, MLPRegressor, Perceptron, distributed, functional, reference
 from nnfast.datasets import load_digits_split, logic_gate, one_hot
+from nnfast.distributed.local import LocalComm, LocalWorld
 
 FloatArray = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.integer[Any]]
@@ -68,6 +69,13 @@ assert_type(MLPRegressor.from_sklearn(reg.to_sklearn()), MLPRegressor)
 clf.save("model.npz")
 onnx_model = nnfast.to_onnx(clf, X[:1], target_opset=17)
 
+# Across processes: the estimator given is the estimator returned.
+comm = LocalWorld(2).comm(0)
+assert_type(comm, LocalComm)
+assert_type(distributed.fit(clf, X, y, comm=comm), MLPClassifier)
+assert_type(distributed.partial_fit(reg, X, y, comm=comm, data="sharded"), MLPRegressor)
+assert_type(distributed.rank(comm), int)
+
 # What the annotations refuse (MLPRegressor takes loss first, as scikit-learn's does).
 MLPRegressor((4,))  # type: ignore[arg-type]
 misspelt = nnfast.MLPClasifier  # type: ignore[attr-defined]
@@ -80,3 +88,4 @@ clf.fit(X)  # type: ignore[call-arg]
 nnfast.load(42)  # type: ignore[arg-type]
 nnfast.to_onnx(X, X[:1])  # type: ignore[arg-type]
 logic_gate(1)  # type: ignore[arg-type]
+distributed.fit(clf, X, y, data="local")  # type: ignore[arg-type]
