@@ -72,6 +72,11 @@ def _status():
     return out
 
 
+def _mapped(status):
+    """The pages of mapped files: RssFile, or RssShmem for a file on tmpfs."""
+    return status["RssFile"] + status["RssShmem"]
+
+
 def _reset_peak():
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -87,14 +92,14 @@ def _measure(fit):
 
     base = _status()
     hwm = _reset_peak()
-    peak = {"anon": base["RssAnon"], "file": base["RssFile"]}
+    peak = {"anon": base["RssAnon"], "file": _mapped(base)}
     done = threading.Event()
 
     def sample():
         while not done.is_set():
             s = _status()
             peak["anon"] = max(peak["anon"], s["RssAnon"])
-            peak["file"] = max(peak["file"], s["RssFile"])
+            peak["file"] = max(peak["file"], _mapped(s))
             time.sleep(0.001)
 
     t = threading.Thread(target=sample)
@@ -108,11 +113,10 @@ def _measure(fit):
         t.join()
     end = _status()
     added = peak["anon"] - base["RssAnon"]
-    if hwm:  # VmHWM = max(anon + file + shmem) over the fit, the file pages <= their max
-        added = max(added, end["VmHWM"] - max(peak["file"], end["RssFile"]) - end["RssShmem"]
-                    - base["RssAnon"])
+    if hwm:  # VmHWM = max(anon + file + shmem) over the fit, the mapped pages <= their max
+        added = max(added, end["VmHWM"] - max(peak["file"], _mapped(end)) - base["RssAnon"])
     return seconds, {"added": added, "base_anon": base["RssAnon"], "vmhwm": end["VmHWM"],
-                     "file_pages": end["RssFile"] - base["RssFile"]}
+                     "file_pages": _mapped(end) - _mapped(base)}
 
 
 def _digest(Ws, bs):

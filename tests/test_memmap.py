@@ -5,7 +5,8 @@ C-contiguous) goes to the epoch loop as it is: the loop gathers each mini-batch 
 map. So a fit adds no anonymous memory in proportion to X's size (n · d), only to its row
 count (labels, weights, shuffle indices: bytes per row, not per value). The memory test
 runs in a fresh interpreter and reads the process's own counters (Linux /proc): the
-mapped file's pages are RssFile, everything the fit allocates is RssAnon. The full-size
+mapped file's pages are RssFile (RssShmem on a tmpfs), everything the fit allocates is
+RssAnon. The full-size
 figures (1.5 million rows) come from benchmarks/memmap.py.
 """
 import hashlib
@@ -40,6 +41,9 @@ def status():
                 out[key] = int(value.split()[0]) * 1024
     return out
 
+def mapped(s):  # the file's pages: RssFile, or RssShmem where the folder is a tmpfs
+    return s["RssFile"] + s["RssShmem"]
+
 def reset_peak():
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -57,13 +61,13 @@ def digest(est):
 def measured(fit):
     base = status()
     hwm = reset_peak()
-    peak = {"anon": base["RssAnon"], "file": base["RssFile"]}
+    peak = {"anon": base["RssAnon"], "file": mapped(base)}
     done = threading.Event()
     def sample():
         while not done.is_set():
             s = status()
             peak["anon"] = max(peak["anon"], s["RssAnon"])
-            peak["file"] = max(peak["file"], s["RssFile"])
+            peak["file"] = max(peak["file"], mapped(s))
             time.sleep(0.001)
     t = threading.Thread(target=sample)
     tracemalloc.start()
@@ -77,10 +81,9 @@ def measured(fit):
     tracemalloc.stop()
     end = status()
     anon = peak["anon"] - base["RssAnon"]
-    if hwm:  # VmHWM = max(anon + file + shmem) over the fit, file pages being <= their max
-        anon = max(anon, end["VmHWM"] - max(peak["file"], end["RssFile"]) - end["RssShmem"]
-                   - base["RssAnon"])
-    return {"anon": anon, "numpy": numpy_peak, "file": end["RssFile"] - base["RssFile"]}
+    if hwm:  # VmHWM = max(anon + file + shmem) over the fit, mapped pages being <= their max
+        anon = max(anon, end["VmHWM"] - max(peak["file"], mapped(end)) - base["RssAnon"])
+    return {"anon": anon, "numpy": numpy_peak, "file": mapped(end) - mapped(base)}
 
 folder, n, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 cases = json.loads(sys.argv[4])
