@@ -41,7 +41,8 @@ inline void check_config(const nn::FitConfig& c) {
   need(c.batch_size >= 1, "batch_size must be >= 1");
   need(c.max_iter >= 1, "max_iter must be >= 1");
   need(c.n_iter_no_change >= 1, "n_iter_no_change must be >= 1");
-  need(c.reduction_chunks >= 0, "reduction_chunks must be >= 0 (0: off)");
+  need(c.reduction_chunks >= 0 && c.reduction_chunks <= c.batch_size,
+       "reduction_chunks must be in [0, batch_size] (0: off)");
 }
 
 using bytes_array = py::array_t<std::uint8_t, py::array::c_style>;
@@ -409,6 +410,42 @@ inline void register_types(py::module_& m) {
       .finish();
 }
 
+// L-BFGS's whole-data J and gradients (written to dWs, dbs; L2 term included, the data
+// term times loss_scale) as `chunks` chunk gradients added in the fixed tree, with the
+// other ranks of `exchange` when given (csrc/nn/epochs.h, chunked_loss_and_gradients).
+template <typename T>
+double chunked_loss_and_gradients(py::list dWs, py::list dbs, py::object X, carray<T> Y,
+                                  std::optional<carray<T>> sample_weight, py::list Ws,
+                                  py::list bs, int act, double slope, int head, double alpha,
+                                  double loss_scale, index_t chunks,
+                                  std::optional<py::tuple> exchange) {
+  auto net = network<T>(Ws, bs, act, slope, head);
+  require_ndim(Y, 2, "Y");
+  const index_t m = Y.shape(0);
+  if (m < 1) fail("Y must have at least one row");
+  require_shape(Y, {m, net.sizes.back()}, "Y");
+  nn::TrainingData<T> data;
+  training_inputs(data, X, m, net.sizes[0]);
+  data.Y = Y.data();
+  data.w = weights_ptr(sample_weight, m);
+  data.m = m;
+  if (chunks < 1 || chunks > m) fail("chunks must be in [1, rows]");
+  if (!std::isfinite(alpha) || alpha < 0) fail("alpha must be a finite number >= 0");
+  if (!std::isfinite(loss_scale) || loss_scale <= 0) fail("loss_scale must be a finite number > 0");
+  auto gW = layer_outputs(dWs, net, "dWs", false), gb = layer_outputs(dbs, net, "dbs", true);
+  nn::Exchange ex;
+  if (exchange) {
+    nn::FitConfig cfg;
+    cfg.reduction_chunks = chunks;
+    index_t P = 0;
+    for (index_t l = 0; l < net.layers(); ++l) P += (net.sizes[l] + 1) * net.sizes[l + 1];
+    ex = exchange_route<T>(*exchange, cfg, P);
+    if (ex.sharded()) fail("the whole-data gradient takes every row on every rank (no shard)");
+  }
+  py::gil_scoped_release nogil;
+  return nn::chunked_loss_and_gradients(net, data, chunks, ex, alpha, loss_scale, gW, gb);
+}
+
 // Bytes of each rank's message in a distributed fit (csrc/nn/chunks.h), rank 0 first.
 inline std::vector<index_t> exchange_sizes(index_t S, index_t K, index_t n_params, index_t itemsize) {
   if (S < 1 || K < 1 || K > S || S % K != 0) fail("reduction_chunks must be a positive multiple of the process count");
@@ -429,6 +466,12 @@ void register_epochs(py::module_& m) {
         arg("epoch_end").none(true), arg("poll_signals"), arg("exchange").none(true) = py::none(),
         "Every epoch of a stochastic fit in C++ (batches, solver, schedule, stopping rules); "
         "X dense or CSR rows (data, indices, indptr, n_features). Returns a FitStatus.");
+  m.def("chunked_loss_and_gradients", &chunked_loss_and_gradients<T>, arg("dWs"), arg("dbs"),
+        arg("X"), arg("Y").noconvert(), arg("sample_weight").noconvert().none(true), arg("Ws"),
+        arg("bs"), arg("act"), arg("slope"), arg("head"), arg("alpha"), arg("loss_scale"),
+        arg("chunks"), arg("exchange").none(true) = py::none(),
+        "The whole data set's J and gradients as `chunks` chunk gradients added in a fixed "
+        "tree (L-BFGS with reduction_chunks); X dense or CSR rows. Writes dWs, dbs; returns J.");
 }
 
 }  // namespace nnfast::bind

@@ -194,11 +194,30 @@ def test_more_chunks_than_the_batch_has_rows_is_refused():
         MLPClassifier((4,), max_iter=1, reduction_chunks=201).fit(X, y)
 
 
-def test_lbfgs_is_refused_with_a_clear_message():
+@pytest.mark.parametrize("sparse", [False, True])
+def test_lbfgs_uses_the_same_chunked_whole_data_gradient_on_every_rank(sparse):
+    X, y = data(n=500, d=8)
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) > 0.5, X, 0))
+    est = MLPClassifier((8,), solver="lbfgs", max_iter=25, alpha=1e-3, random_state=0,
+                        reduction_chunks=6)
+    one = clone(est).fit(X, y)
+    for K in (1, 2, 3, 6):
+        got = on_ranks(K, lambda comm: digest(distributed.fit(clone(est), X, y, comm=comm)))
+        assert got == [digest(one)] * K, K
+    plain = clone(est).set_params(reduction_chunks=None).fit(X, y)  # the same fit, rounded apart
+    for a, b in zip(plain.coefs_, one.coefs_):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8)
+
+
+def test_lbfgs_wants_every_row_on_every_rank_and_no_more_chunks_than_rows():
     X, y = data(n=50)
     msgs = _errors_on(2, lambda comm: distributed.fit(
-        MLPClassifier((4,), solver="lbfgs", reduction_chunks=2), X, y, comm=comm))
-    assert all("stochastic solvers" in m for m in msgs)
+        MLPClassifier((4,), solver="lbfgs", reduction_chunks=2), X, y, comm=comm,
+        data="sharded"))
+    assert all("data='global'" in m for m in msgs)
+    with pytest.raises(ValueError, match="reduction_chunks=64 is larger than the 50 samples"):
+        MLPClassifier((4,), solver="lbfgs", reduction_chunks=64).fit(X, y)
 
 
 def test_a_failing_rank_stops_the_others_instead_of_leaving_them_waiting():

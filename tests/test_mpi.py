@@ -37,6 +37,8 @@ SCRIPT = textwrap.dedent("""
                                                     max_iter=3, batch_size=64, alpha=1e-3,
                                                     random_state=0, reduction_chunks=4), Xd, \\
                 Xd[:, 0] - Xd[:, 1]
+            yield f"lbfgs_{dtype}", MLPClassifier((8,), solver="lbfgs", max_iter=15,
+                                                  random_state=0, reduction_chunks=4), Xd, y
 
     out = {}
     if mode == "one":  # one process, no MPI

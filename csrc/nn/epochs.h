@@ -142,6 +142,95 @@ struct SolverState {
   std::vector<T*> s1, s2;
 };
 
+// Yb, wb (and Xb for dense X) = the rows rows[0..mb) (in that order) of the data.
+template <typename T>
+void gather_rows(Workspace<T>& ws, const TrainingData<T>& data, const std::int64_t* rows,
+                 index_t mb, index_t d, index_t k) {
+  // Rows copy independently: any split gives the same batch (a 60000-row shuffled fit
+  // copies 128 x 784 values a step, serial time that 16 threads would otherwise wait on).
+  parallel_for(mb, mb * (d + k), [&](index_t i) {
+    const index_t r = rows[i];
+    if (data.X) std::memcpy(ws.Xb.data() + i * d, data.X + r * d, sizeof(T) * d);
+    std::memcpy(ws.Yb.data() + i * k, data.Y + r * k, sizeof(T) * k);
+    if (data.w) ws.wb[i] = data.w[r];
+  });
+}
+
+// One chunk's part of a batch: the gradient g (P values, laid out as cg lays them) and
+// loss part *J of the mc rows from `first` (of rows[], or of the data when rows is null),
+// dZ divided by wnorm (the whole batch's weight sum; 1 when it is known only later). No
+// L2 term: the tree's sum gets it once.
+template <typename T>
+void chunk_gradient(const Network<T>& net, Workspace<T>& ws, const TrainingData<T>& data,
+                    const std::int64_t* rows, index_t first, index_t mc, double wnorm,
+                    double loss_scale, const ChunkedGradient<T>& cg, T* g, double* J) {
+  const index_t L = net.layers(), d = net.sizes[0], k = net.sizes[L];
+  if (mc == 0) {  // a short batch's empty chunk slot
+    std::fill(g, g + cg.params(), T(0));
+    *J = 0;
+    return;
+  }
+  const T *Xc = data.X ? data.X + first * d : nullptr, *Yc = data.Y + first * k;
+  const T* wc = data.w ? data.w + first : nullptr;
+  if (rows) {
+    gather_rows(ws, data, rows + first, mc, d, k);
+    Xc = ws.Xb.data();
+    Yc = ws.Yb.data();
+    wc = data.w ? ws.wb.data() : nullptr;
+  }
+  if (!data.X) {
+    data.csr.gather(ws.Xb.data(), rows ? rows + first : nullptr, first, mc, d);
+    Xc = ws.Xb.data();
+  }
+  forward(ws.As, Xc, mc, net, true);
+  *J = loss_scale * output_loss(ws.As[L - 1], ws.dZ.data(), ws.As[L - 1], Yc, wc, mc, k,
+                                net.head, wnorm) / wnorm;
+  std::vector<T*> dWs(static_cast<size_t>(L)), dbs(static_cast<size_t>(L));
+  for (index_t l = 0; l < L; ++l) {
+    dWs[l] = g + cg.offW(l);
+    dbs[l] = g + cg.offb(l);
+  }
+  backprop(net, ws.As, Xc, ws.dZ.data(), ws.dA.data(), mc, dWs, dbs,
+           [](index_t, index_t, index_t, index_t, index_t) {}, [](index_t) {});
+}
+
+// The whole data set's J and gradients dWs, dbs (with the L2 term) as S chunks added in
+// the fixed tree, over `ex`'s ranks when given (each computes its chunks): L-BFGS's
+// full-batch gradient with reduction_chunks.
+template <typename T>
+double chunked_loss_and_gradients(const Network<T>& net, const TrainingData<T>& data,
+                                  index_t S, const Exchange& ex, double alpha, double loss_scale,
+                                  const std::vector<T*>& dWs, const std::vector<T*>& dbs) {
+  const index_t m = data.m, L = net.layers();
+  ChunkedGradient<T> cg(net, S, ex);
+  Workspace<T> ws(net, (m + S - 1) / S, net.sizes[L], data.X == nullptr);
+  Header mine, all;
+  mine.rows = m;
+  mine.wsum = 0;
+  if (data.w) {
+    for (index_t i = 0; i < m; ++i) mine.wsum += double(data.w[i]);
+  } else {
+    mine.wsum = double(m);
+  }
+  double J = 0;
+  const T* G = cg.reduce(
+      [&](index_t c, T* g, double* Jc) {
+        const index_t r0 = cg.chunk_begin(c, m);
+        chunk_gradient(net, ws, data, nullptr, r0, cg.chunk_begin(c + 1, m) - r0, mine.wsum,
+                       loss_scale, cg, g, Jc);
+      },
+      mine, &J, &all);
+  const T lambda = T(alpha / mine.wsum);
+  const auto decay = update_ops<T>().decay;
+  for (index_t l = 0; l < L; ++l) {
+    const index_t n_in = net.sizes[l], n_out = net.sizes[l + 1];
+    std::memcpy(dWs[l], G + cg.offW(l), sizeof(T) * n_in * n_out);
+    std::memcpy(dbs[l], G + cg.offb(l), sizeof(T) * n_out);
+    if (alpha > 0) decay(dWs[l], net.W[l], n_out, n_in, n_out, lambda);
+  }
+  return J + l2_term(net, alpha, mine.wsum);
+}
+
 template <typename T>
 class EpochLoop {
  public:
@@ -232,7 +321,7 @@ class EpochLoop {
         const T *Xb = data.X ? data.X + start * d : nullptr, *Yb = data.Y + start * k;
         const T* wb = data.w ? data.w + start : nullptr;
         if (rows) {  // (X's rows too when dense)
-          gather(ws, data, rows + start, mb, d, k);
+          gather_rows(ws, data, rows + start, mb, d, k);
           Xb = ws.Xb.data();
           Yb = ws.Yb.data();
           wb = data.w ? ws.wb.data() : nullptr;
@@ -319,41 +408,15 @@ class EpochLoop {
   double chunked_step(ChunkedGradient<T>& cg, Workspace<T>& ws, const TrainingData<T>& data,
                       const std::int64_t* rows, index_t start, index_t mb, const Header& mine,
                       Header* all) {
-    const index_t L = net_.layers(), d = net_.sizes[0], k = net_.sizes[L];
+    const index_t L = net_.layers();
     // Sharded, the batch's weight sum is known only after the exchange: the chunks' dZ
     // are left unnormalised (W = 1, exact) and the sum is divided by it afterwards.
     const bool sharded = sharded_;
     const double wnorm = sharded ? 1.0 : mine.wsum;
-    std::vector<T*> dWs(static_cast<size_t>(L)), dbs(static_cast<size_t>(L));
     auto leaf = [&](index_t c, T* g, double* J) {
-      const index_t r0 = cg.chunk_begin(c, mb), mc = cg.chunk_begin(c + 1, mb) - r0;
-      if (mc == 0) {  // a short batch's empty chunk slot
-        std::fill(g, g + cg.params(), T(0));
-        *J = 0;
-        return;
-      }
-      const index_t first = start + r0;
-      const T *Xc = data.X ? data.X + first * d : nullptr, *Yc = data.Y + first * k;
-      const T* wc = data.w ? data.w + first : nullptr;
-      if (rows) {
-        gather(ws, data, rows + first, mc, d, k);
-        Xc = ws.Xb.data();
-        Yc = ws.Yb.data();
-        wc = data.w ? ws.wb.data() : nullptr;
-      }
-      if (!data.X) {
-        data.csr.gather(ws.Xb.data(), rows ? rows + first : nullptr, first, mc, d);
-        Xc = ws.Xb.data();
-      }
-      forward(ws.As, Xc, mc, net_, true);
-      *J = cfg_.loss_scale * output_loss(ws.As[L - 1], ws.dZ.data(), ws.As[L - 1], Yc, wc, mc, k,
-                                         net_.head, wnorm) / wnorm;
-      for (index_t l = 0; l < L; ++l) {
-        dWs[l] = g + cg.offW(l);
-        dbs[l] = g + cg.offb(l);
-      }
-      backprop(net_, ws.As, Xc, ws.dZ.data(), ws.dA.data(), mc, dWs, dbs,
-               [](index_t, index_t, index_t, index_t, index_t) {}, [](index_t) {});
+      const index_t r0 = cg.chunk_begin(c, mb);
+      chunk_gradient(net_, ws, data, rows, start + r0, cg.chunk_begin(c + 1, mb) - r0, wnorm,
+                     cfg_.loss_scale, cg, g, J);
     };
     double J = 0;
     T* G = cg.reduce(leaf, mine, &J, all);
@@ -419,19 +482,6 @@ class EpochLoop {
   // Parameter array `slot`'s optimizer state at offset `off` (null where the rule keeps none).
   static T* state(const std::vector<T*>& s, index_t slot, index_t off) {
     return s.empty() || !s[slot] ? nullptr : s[slot] + off;
-  }
-
-  // Yb, wb (and Xb for dense X) = the batch's rows, in the epoch's order.
-  static void gather(Workspace<T>& ws, const TrainingData<T>& data, const std::int64_t* rows,
-                     index_t mb, index_t d, index_t k) {
-    // Rows copy independently: any split gives the same batch (a 60000-row shuffled fit
-    // copies 128 x 784 values a step, serial time that 16 threads would otherwise wait on).
-    parallel_for(mb, mb * (d + k), [&](index_t i) {
-      const index_t r = rows[i];
-      if (data.X) std::memcpy(ws.Xb.data() + i * d, data.X + r * d, sizeof(T) * d);
-      std::memcpy(ws.Yb.data() + i * k, data.Y + r * k, sizeof(T) * k);
-      if (data.w) ws.wb[i] = data.w[r];
-    });
   }
 
   // sklearn's _update_no_improvement_count: on the validation score when early stopping

@@ -61,15 +61,23 @@ class FlatParams:
         return arrays[:self.L], arrays[self.L:]
 
 
-def full_loss_and_gradients(x, flat, X, Y, sample_weight, net_codes, alpha, loss_scale):
+def full_loss_and_gradients(x, flat, X, Y, sample_weight, net_codes, alpha, loss_scale,
+                            chunks=None, exchange=None):
     """scikit-learn's (loss, packed gradient (size,)) of the whole data set X (n, d),
     Y (n, k), weights (n,) or None, at the packed parameters x (size,).
 
     Dense X: one kernel call. Sparse X: row chunks densified in turn, the kernel run on
-    each with no L2 term, the weighted means combined, then the L2 term added.
+    each with no L2 term, the weighted means combined, then the L2 term added. With
+    `chunks` (reduction_chunks): that many chunk gradients added in the fixed tree, X dense
+    or CSR rows, with the other processes of `exchange` (nnfast.distributed) when given.
     """
     act, slope, head = net_codes
     Ws, bs = flat.unpack(x)
+    if chunks:
+        J = _core.chunked_loss_and_gradients(flat.dWs, flat.dbs, X, Y, sample_weight, Ws, bs,
+                                             act, slope, head, alpha, 1.0 / loss_scale,
+                                             int(chunks), exchange)
+        return J, flat.grad.astype(np.float64)
     if not is_sparse(X):
         J = _core.loss_and_gradients(flat.dWs, flat.dbs, X, Y, Ws, bs, act, slope, head,
                                      alpha, sample_weight)
@@ -114,10 +122,13 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def lbfgs_fit(X, Y, sample_weight, net, alpha, loss_scale, max_iter, max_fun, tol, iprint):
+def lbfgs_fit(X, Y, sample_weight, net, alpha, loss_scale, max_iter, max_fun, tol, iprint,
+              chunks=None, session=None):
     """scikit-learn's _fit_lbfgs: scipy's L-BFGS-B on the packed parameters, with its
     options. Writes the result into net's arrays (a nnfast._inference.Net); returns
-    scipy's OptimizeResult."""
+    scipy's OptimizeResult. chunks: reduction_chunks; session: nnfast.distributed's, whose
+    ranks then each compute their chunks of every evaluation (scipy's iterations, the same
+    numbers on every rank, call it in step)."""
     import scipy.optimize
 
     try:
@@ -127,13 +138,24 @@ def lbfgs_fit(X, Y, sample_weight, net, alpha, loss_scale, max_iter, max_fun, to
         extra = {}
     flat = FlatParams([W.shape for W in net.Ws], [b.shape for b in net.bs], net.Ws[0].dtype)
     codes = (net.act, net.slope, net.head)
+    exchange = None
+    if chunks:
+        if chunks > X.shape[0]:
+            raise ValueError(f"reduction_chunks={chunks} is larger than the {X.shape[0]} "
+                             f"samples L-BFGS takes in one batch")
+        if is_sparse(X):
+            from ._epochs import _csr_rows
+
+            X = _csr_rows(X.tocsr(), flat.dtype)
+        if session is not None:
+            exchange = session.route(chunks, list(net.Ws) + list(net.bs), None)
     # L-BFGS-B's own vector work is O(10 · n_params) per step: BLAS threads cost far more
     # than they save there (and spin badly on a busy machine), so scipy runs on one.
     with _one_blas_thread():
         res = scipy.optimize.minimize(
             full_loss_and_gradients, FlatParams.pack(net.Ws, net.bs), method="L-BFGS-B",
             jac=True, options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol, **extra},
-            args=(flat, X, Y, sample_weight, codes, alpha, loss_scale))
+            args=(flat, X, Y, sample_weight, codes, alpha, loss_scale, chunks, exchange))
     Ws, bs = flat.unpack(res.x)
     for dst, src in zip(net.params, Ws + bs):
         np.copyto(dst, src)

@@ -397,7 +397,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
         opt_res = _lbfgs.lbfgs_fit(X, Y, sample_weight, self._net(), self.alpha,
                                    self._loss_scale(), self.max_iter, self.max_fun, self.tol,
-                                   iprint)
+                                   iprint, chunks=self.reduction_chunks,
+                                   session=getattr(self, "_distributed_session", None))
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
 

@@ -34,7 +34,9 @@ differ, every rank raises the same ValueError naming the mismatch. ``random_stat
 or a RandomState is replaced by a seed drawn on rank 0. An exception on one rank during
 training leaves the others waiting at the next exchange: run under
 ``mpiexec -n K python -m mpi4py script.py``, which aborts the whole job on an uncaught
-exception. The solvers are 'sgd' and 'adam'.
+exception. All three solvers: L-BFGS (data="global", fit) takes the same chunked
+whole-data gradient, one exchange per evaluation, so scipy's iterations agree on every
+rank.
 
 Example (``mpiexec -n 2 python -m mpi4py train.py``)::
 
@@ -83,8 +85,8 @@ def fit(estimator: Est, X: Any, y: Any, *, comm: Any = None, sample_weight: Any 
     Parameters
     ----------
     estimator : nnfast.MLPClassifier or nnfast.MLPRegressor
-        With ``reduction_chunks`` a multiple of the number of ranks K; solver 'sgd' or
-        'adam'; the same parameters on every rank.
+        With ``reduction_chunks`` a multiple of the number of ranks K; the same
+        parameters on every rank.
     X : array-like or sparse matrix of shape (m, d)
         data="global": the whole training set on every rank (a read-only memory map is
         read in place, only this rank's rows); data="sharded": this rank's rows.

@@ -75,9 +75,9 @@ class Session:
             raise ValueError(
                 f"a distributed fit on {self.size} processes needs reduction_chunks, a multiple "
                 f"of {self.size}, on the estimator; got reduction_chunks={S!r}")
-        if est.solver not in ("sgd", "adam"):
-            raise ValueError(f"nnfast.distributed trains the stochastic solvers ('sgd', 'adam'); "
-                             f"got solver={est.solver!r}")
+        if est.solver == "lbfgs" and (self.data == "sharded" or incremental):
+            raise ValueError("solver='lbfgs' takes the whole data set on every rank: "
+                             "data='global' and fit (not partial_fit)")
         if self.data == "sharded" and est.early_stopping and not incremental and X_val is None:
             raise ValueError("early_stopping with data='sharded' needs a validation set, the same "
                              "on every rank: fit(..., X_val=, y_val=)")
@@ -134,7 +134,8 @@ class Session:
     # ------------------------------------------------------------------
 
     def route(self, chunks, params, batch_size):
-        """run_epochs' exchange: (ranks, rank, send, recv, run, shard)."""
+        """The exchange of run_epochs and chunked_loss_and_gradients: (ranks, rank, send,
+        recv, run, shard); batch_size None for L-BFGS's whole-data batches."""
         n_params = sum(int(p.size) for p in params)
         sizes = _core.exchange_sizes(chunks, self.size, n_params, params[0].dtype.itemsize)
         displs = np.concatenate([[0], np.cumsum(sizes[:-1])]).astype(np.int64).tolist()
@@ -151,7 +152,7 @@ class Session:
             def run():
                 self.comm.Allgatherv(send, spec)
         shard = None
-        if self.data == "sharded":
+        if self.data == "sharded" and batch_size is not None:  # (None: L-BFGS, all rows)
             n_total = sum(self.n_rows)
             b = min(200, n_total) if batch_size == "auto" else min(int(batch_size), n_total)
             local = -(-b // self.size)

@@ -94,8 +94,6 @@ def _mpi_world(args):
     if args.reduction_chunks is None or args.reduction_chunks % size:
         raise CLIError(f"training across {size} processes needs --reduction-chunks S, a "
                        f"multiple of {size}")
-    if args.solver == "lbfgs":
-        raise CLIError("training across processes takes --solver adam or sgd")
     return comm
 
 
