@@ -36,6 +36,17 @@ class BaseOptimizer:
         """The optimizer's per-parameter state as (s1, s2) lists (None where unused)."""
         return None, None
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        # An unpickled state array may be a view of one of the pickle's out-of-band buffers,
+        # which is how ``distributed`` moves an estimator between workers: read-only, or at
+        # an address not aligned to its element size. The epoch loop updates the arrays in
+        # place through T*, so each becomes an aligned, writable array of its own here (a
+        # copy only where it is not one already).
+        self.__dict__.update(state)
+        for arrays in self.state_arrays():
+            if arrays is not None:
+                arrays[:] = [np.require(a, requirements=["C", "A", "W", "O"]) for a in arrays]
+
     def configure(self, config: _core.FitConfig) -> None:
         """Write this solver's hyper-parameters into `config` (a _core.FitConfig)."""
         config.learning_rate_init = float(self.learning_rate_init)
