@@ -100,6 +100,20 @@ def test_clean_files_take_pandas_path_and_read_as_the_strict_reader(rows, target
     _assert_same(_outcome(lambda: read_table(path, target)), strict)
 
 
+@pytest.mark.parametrize("labels", [
+    ["True", "False", "TRUE", "false"],                 # pandas reads booleans
+    ["1", "2"] * 50_000 + ["cat"] * 100_000,  # pandas 2: numbers in its first chunks
+])
+def test_text_labels_pandas_reads_as_other_types_still_take_its_path(labels, tmp_path,
+                                                                   monkeypatch):
+    path = write_csv(tmp_path / "d.csv", ["a", "y"], [[str(i % 7), c] for i, c in enumerate(labels)])
+    strict = _outcome(lambda: _strict(path))
+    monkeypatch.setattr(csv_reader, "read_csv_strict", None)  # must not be needed
+    fast = _outcome(lambda: read_table(path))
+    _assert_same(fast, strict)
+    assert fast[2].dtype == object and fast[2].tolist() == labels
+
+
 @pytest.mark.parametrize("text", [
     "a,b\n1,2,3\n4,5\n",          # a first data row longer than the header (pandas: index)
     "a,b\n1,2,\n3,4,\n",          # trailing commas

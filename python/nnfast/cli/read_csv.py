@@ -115,6 +115,32 @@ def _text_labels(column: Any) -> np.ndarray | None:
     return np.array(stripped, dtype=object)
 
 
+def _pandas_read(pd: ModuleType, path: str, size: int, **options: Any) -> Any:
+    """pandas.read_csv of `path` (`size` bytes) through a bounded file object, every cell
+    that is not a number kept as text ("", "NA", "nan" too: the strict reader's errors)."""
+    if int(pd.__version__.split(".")[0]) < 3:  # pandas 3 parses floats exactly by default
+        options["float_precision"] = "round_trip"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DtypeWarning: such a column is refused or re-read
+        with open(path, "rb", buffering=0) as binary:
+            handle = io.BufferedReader(_BoundedFile(binary, _read_limit(size)), 2**20)
+            return pd.read_csv(handle, engine="c", na_filter=False, encoding="utf-8",
+                               **options)
+
+
+def _target_as_text(pd: ModuleType, path: str, j: int, size: int, rows: int) -> Any:
+    """Column `j` of `path` read again with every cell as text, or None: for a target
+    pandas read as booleans ('True' / 'False' labels), or as numbers in some of the
+    chunks it parses separately and as text in others."""
+    try:
+        column = _pandas_read(pd, path, size, usecols=[j], dtype=str).iloc[:, 0]
+    except MemoryError:
+        raise
+    except Exception:
+        return None
+    return column if len(column) == rows else None
+
+
 class _BoundedFile(io.RawIOBase):
     """The binary file `raw`, raising OSError once more than `limit` bytes are read."""
 
@@ -147,17 +173,8 @@ def _read_fast(pd: ModuleType, path: str, target: str | None, need_target: bool,
         t = choose_target(path, header, target, need_target, n_features)
     except CLIError:
         return None
-    options: dict[str, Any] = {}
-    if int(pd.__version__.split(".")[0]) < 3:  # pandas 3 parses floats exactly by default
-        options["float_precision"] = "round_trip"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # DtypeWarning: the column is refused below
-            # na_filter=False: "", "NA", "nan" stay text (the strict reader's errors).
-            with open(path, "rb", buffering=0) as binary:
-                handle = io.BufferedReader(_BoundedFile(binary, _read_limit(size)), 2**20)
-                df = pd.read_csv(handle, engine="c", na_filter=False, encoding="utf-8",
-                                 **options)
+        df = _pandas_read(pd, path, size)
     except MemoryError:
         raise
     except Exception:  # ragged, not UTF-8, unreadable: the strict reader says where
@@ -189,7 +206,9 @@ def _read_fast(pd: ModuleType, path: str, target: str | None, need_target: bool,
                 return None
             y = whole_numbers_as_int(y)
         else:
-            y = _text_labels(column)
+            if pd.api.types.infer_dtype(column, skipna=False) != "string":
+                column = _target_as_text(pd, path, t, size, len(df))
+            y = _text_labels(column) if column is not None else None
             if y is None:
                 return None
     elif t is not None and dtypes.iloc[t].kind not in "iufb" and (df.iloc[:, t] == "").any():
