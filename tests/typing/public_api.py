@@ -55,10 +55,12 @@ clf = MLPClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0)
 assert_type(clf.fit(X, y), MLPClassifier)
 assert_type(clf.predict_proba(X), FloatArray)
 assert_type(clf.predict_log_proba(X), FloatArray)
+assert_type(clf.score(X, y), float)
 assert_type(MLPClassifier().partial_fit(X, y, classes=[0, 1]), MLPClassifier)
 reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=5).fit(X, y, sample_weight=np.ones(4))
 assert_type(reg, MLPRegressor)
 assert_type(reg.predict(X), FloatArray)
+assert_type(reg.score(X, y, sample_weight=np.ones(4)), float)
 assert_type(Perceptron(eta0=0.5).fit(X, y), Perceptron)
 
 # Model files, scikit-learn and ONNX.
@@ -85,6 +87,7 @@ nnfast.sgd_step(Ws, bs, dWs, dbs)  # type: ignore[call-arg]
 MLPClassifier(alpha="large")  # type: ignore[arg-type]
 MLPRegressor(max_iter=None)  # type: ignore[arg-type]
 clf.fit(X)  # type: ignore[call-arg]
+clf.score(X)  # type: ignore[call-arg]
 nnfast.load(42)  # type: ignore[arg-type]
 nnfast.to_onnx(X, X[:1])  # type: ignore[arg-type]
 logic_gate(1)  # type: ignore[arg-type]
