@@ -9,6 +9,12 @@ import numpy as np
 import numpy.typing as npt
 
 _F = npt.NDArray[np.floating[Any]]
+# X of the epoch loop: dense, or CSR rows (data, indices, indptr, n_features)
+_X = _F | tuple[_F, npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]], int]
+# a distributed fit's exchange (nnfast.distributed._session): ranks, rank, send, receive
+# buffers, the Allgatherv, and the shard (None: every rank has the whole data)
+_Exchange = tuple[int, int, npt.NDArray[np.uint8], npt.NDArray[np.uint8], Callable[[], None],
+                  tuple[int, int, int] | None]
 
 class Activation(enum.IntEnum):
     identity = 0
@@ -91,18 +97,19 @@ def loss_and_gradients(dWs: Sequence[_F], dbs: Sequence[_F], X: _F, Y: _F, Ws: S
                        sample_weight: _F | None = None) -> float: ...
 def backward(dWs: Sequence[_F], dbs: Sequence[_F], activations: Sequence[_F], dZ: _F,
              Ws: Sequence[_F], act: int, slope: float) -> None: ...
-def run_epochs(loss_curve: list[float],
-               X: _F | tuple[_F, npt.NDArray[np.integer[Any]], npt.NDArray[np.integer[Any]], int],
-               Y: _F, sample_weight: _F | None, Ws: Sequence[_F], bs: Sequence[_F],
-               act: int | Activation, slope: float, head: int | Head, config: FitConfig,
+def run_epochs(loss_curve: list[float], X: _X, Y: _F, sample_weight: _F | None,
+               Ws: Sequence[_F], bs: Sequence[_F], act: int | Activation, slope: float,
+               head: int | Head, config: FitConfig,
                state: FitState, s1: Sequence[_F] | None, s2: Sequence[_F] | None,
                best: Sequence[_F] | None, order: npt.NDArray[np.int64] | None,
                rng: npt.NDArray[np.uint32] | None,
                epoch_end: Callable[[int, float], tuple[bool, float | None]] | None,
-               poll_signals: bool,
-               exchange: tuple[int, int, npt.NDArray[np.uint8], npt.NDArray[np.uint8],
-                               Callable[[], None], tuple[int, int, int] | None] | None = None
-               ) -> FitStatus: ...
+               poll_signals: bool, exchange: _Exchange | None = None) -> FitStatus: ...
+def chunked_loss_and_gradients(dWs: Sequence[_F], dbs: Sequence[_F], X: _X, Y: _F,
+                               sample_weight: _F | None, Ws: Sequence[_F], bs: Sequence[_F],
+                               act: int, slope: float, head: int, alpha: float,
+                               loss_scale: float, chunks: int,
+                               exchange: _Exchange | None = None) -> float: ...
 def exchange_sizes(reduction_chunks: int, ranks: int, n_params: int, itemsize: int) -> list[int]: ...
 def config() -> dict[str, Any]: ...
 def fma_peak_gflops(f32: bool = True, seconds: float = 0.2) -> float: ...
