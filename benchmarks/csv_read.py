@@ -12,12 +12,15 @@ rounds:
 * ``nnfast train DATA --hidden 8 --epochs 1`` as typed (fits 80 % of the rows, then
   scores the other 20 % and saves the model);
 * the same with ``--test-size 0``: the script's fit on every row, plus the save;
-* the reads alone (pandas.read_csv; nnfast's reader, ``nnfast.cli.readers.read_table``),
-  and the start-up costs (``import nnfast``, ``import pandas``, ``nnfast train --help``).
+* the reads alone: pandas.read_csv, pyarrow.csv.read_csv (the other parser nnfast could
+  have used; skipped without pyarrow) and nnfast's reader
+  (``nnfast.cli.readers.read_table``), and the start-up costs (``import nnfast``,
+  ``import pandas``, ``nnfast train --help``).
 
 The goal (``GOAL``): nnfast train within 1.5x of the script. The record goes to
-results/<date>-csv-read.md (``--out``), with the load averages before and after: on a
-shared machine the numbers are noise unless the load was near zero.
+results/<date>-csv-read.md (``--out``), with the load averages before and after (on a
+shared machine the numbers are noise unless the load was near zero); ``--results-md``
+rewrites its section of RESULTS.md.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/csv_read.py
 """
@@ -72,6 +75,8 @@ def commands(python, data, folder):
                                                    os.path.join(folder, "b.nnf")],
         "read only: pandas.read_csv": [python, "-c", "import sys, pandas; "
                                        "pandas.read_csv(sys.argv[1])", data],
+        "read only: pyarrow.csv.read_csv": [python, "-c", "import sys, pyarrow.csv; "
+                                            "pyarrow.csv.read_csv(sys.argv[1])", data],
         "read only: nnfast.cli.readers.read_table": [
             python, "-c", "import sys; from nnfast.cli.readers import read_table; "
             "read_table(sys.argv[1])", data],
@@ -102,6 +107,8 @@ def main(argv=None):
     parser.add_argument("--out", default=None,
                         help="the record to write (default: results/<date>-csv-read.md; "
                              "'-': none)")
+    parser.add_argument("--results-md", default=None, metavar="FILE",
+                        help="rewrite the csv-read section of this RESULTS.md")
     args = parser.parse_args(argv)
     env = {k: v for k, v in os.environ.items() if k not in machine.BLAS_HANDICAP_VARS}
     facts = machine.machine_facts()
@@ -114,6 +121,8 @@ def main(argv=None):
         print(f"wrote {data}: {size / 2**20:.0f} MiB in {time.perf_counter() - start:.1f} s",
               file=sys.stderr)
         cmds = commands(sys.executable, data, folder)
+        if _version("pyarrow") == "not installed":
+            del cmds["read only: pyarrow.csv.read_csv"]
         times = {name: [] for name in cmds}
         for rnd in range(args.repeat):
             order = list(cmds) if rnd % 2 == 0 else list(reversed(cmds))
@@ -135,7 +144,8 @@ def main(argv=None):
     text = "\n".join([
         f"# {facts['date']} UTC — nnfast train on a CSV against pandas.read_csv + fit", "",
         f"**Machine.** {facts['cpu']}, {facts['logical_cpus']} logical CPUs; Python "
-        f"{facts['python']}, numpy {facts['numpy']}, pandas {_version('pandas')}, nnfast "
+        f"{facts['python']}, numpy {facts['numpy']}, pandas {_version('pandas')}, "
+        f"pyarrow {_version('pyarrow')}, nnfast "
         f"git {facts['nnfast_git']}.", "",
         f"**Data.** {args.rows:,} rows x {args.cols} columns ({size / 2**20:.0f} MiB), written "
         f"by this script; whole fresh processes, {args.repeat} rounds, the commands taking "
@@ -153,6 +163,13 @@ def main(argv=None):
     if out != "-":
         record.write_record(out, text)
         print(f"record written to {out}", file=sys.stderr)
+    if args.results_md:
+        body = text.split("\n", 2)[2]  # without the record's own title
+        if out != "-":
+            link = os.path.relpath(out, os.path.dirname(os.path.abspath(args.results_md)))
+            body = (f"Latest run: **{facts['date']} UTC** (record: "
+                    f"[{os.path.basename(link)}]({link})).\n\n" + body)
+        record.update_section(args.results_md, "csv-read", body)
     return 0 if worst <= GOAL else 1
 
 
