@@ -15,7 +15,9 @@ What is checked:
 
 One cluster serves the whole module (starting worker processes costs seconds).
 """
+import pathlib
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -295,6 +297,20 @@ def test_parallel_post_fit_regressor_default_score_on_dask_arrays(client):
     np.testing.assert_allclose(score, r2_score(target, ppf.predict(X)), rtol=1e-12)
 
 
+def test_two_dimensional_predictions_by_mapping_the_blocks(client):
+    """docs/dask.md's way round ParallelPostFit's 1-D predict (drop_axis=1) for a model
+    with several outputs: map the blocks with the estimator's own predict."""
+    X, target = _regression()
+    targets = np.column_stack([target, -2 * target])
+    model = _fitted(MLPRegressor(hidden_layer_sizes=(8,), max_iter=10, random_state=0),
+                    X, targets)
+    dX, _ = _dask(X, target)
+    values = dX.map_blocks(model.predict, chunks=(dX.chunks[0], (2,)),
+                           dtype=model.coefs_[0].dtype)
+    np.testing.assert_array_equal(client.compute(values).result(),
+                                  _by_block(model.predict, X))
+
+
 def test_parallel_post_fit_trained_on_dask_arrays_matches_numpy_training(client):
     """ParallelPostFit.fit hands the dask arrays to the estimator's fit, which reads them
     whole (scikit-learn's validation turns them into NumPy arrays): the same model."""
@@ -382,8 +398,29 @@ def test_an_estimator_in_unaligned_pickle_buffers_continues_bit_for_bit(how, sol
     assert_same_model(moved, est.partial_fit(X2, y2))
 
 
+DOC = pathlib.Path(__file__).resolve().parents[1] / "docs" / "dask.md"
+
+
+def test_the_documented_example_runs_and_rebuilds_the_model_locally(client, capsys):
+    """docs/dask.md's example cannot rot: its one script, run on this module's cluster (its
+    ``main()``; the ``__main__`` guard would start a second cluster), prints what the page
+    says it prints."""
+    blocks = re.findall(r"^```python[ \t]*\n(.*?)^```[ \t]*$", DOC.read_text(encoding="utf-8"),
+                        re.S | re.M)
+    assert len(blocks) == 1
+    namespace = {"__name__": "dask_example"}
+    exec(compile(blocks[0], str(DOC), "exec"), namespace)
+    namespace["main"]()
+    out = capsys.readouterr().out
+    accuracies = [float(a) for a in re.findall(r"^pass \d: accuracy ([\d.]+)$", out, re.M)]
+    assert len(accuracies) == 3 and min(accuracies) > 0.95, out
+    assert "same model as the local loop: True" in out, out
+    assert "probabilities: (20000, 3) float32 in blocks of 2000" in out, out
+
+
 def test_import_nnfast_and_fitting_import_no_dask():
-    code = ("import sys, numpy as np, nnfast; "
+    """Dask is an optional extra: nnfast, its subpackages and a fit reach none of it."""
+    code = ("import sys, numpy as np, nnfast, nnfast.distributed, nnfast.io; "
             "nnfast.MLPClassifier(max_iter=2).fit(np.eye(4), [0, 1, 0, 1]).predict(np.eye(4)); "
             "print(sorted(m for m in ('dask', 'distributed', 'dask_ml') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
