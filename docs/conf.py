@@ -65,26 +65,52 @@ def _skip_sklearn_members(app, what, name, obj, skip, options):
 # A Markdown link with a relative target: [text](target), target not a URL or an anchor.
 _RELATIVE_LINK = re.compile(r"(\[[^\]]*\]\()(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^)\s]+)\)")
 
+# Files outside docs/ that a page includes whole (repository path -> that page): a link to
+# one of them, from any page, goes to the page.
+_INCLUDED = {"benchmarks/RESULTS.md": "benchmarks.md"}
 
-def _link_included_files(app, relative_path, parent_docname, content):
-    """Links in an included Markdown file (benchmarks/RESULTS.md) point at files beside it
-    (the run records, the charts), which are no pages of these docs: make each a download
-    of that file (myst's ``path:`` scheme, "/" being the docs folder), so the page links to
-    the record as RESULTS.md does in the repository; a link to a folder becomes its text."""
-    if relative_path.suffix != ".md":
-        return
-    folder = os.path.normpath(os.path.join(app.srcdir, relative_path.parent))
 
-    def to_download(match):
-        path = os.path.join(folder, match.group(2).partition("#")[0])
-        if os.path.isdir(path):  # a folder has no page to link to: its name stays, as text
+def _outside_links(app, text, folder):
+    """`text` (Markdown read from `folder`) with its links to files outside docs/ made to
+    work in the site. Such a file is no page of these docs (Sphinx would take a .md one for
+    a missing page and fail): a file that a page includes becomes a link to that page; any
+    other, a download of the file (myst's ``path:`` scheme, "/" being the docs folder), so
+    the run records and charts that benchmarks/RESULTS.md links to come with the site; a
+    folder has nothing to link to, so its link text stays, as text. Links inside docs/ are
+    left to myst, and a link to a missing file is left as written: it fails the build."""
+    srcdir = os.path.normpath(app.srcdir)
+    repo = os.path.dirname(srcdir)
+
+    def rewrite(match):
+        target, hash_, anchor = match.group(2).partition("#")
+        path = os.path.normpath(os.path.join(folder, target))
+        if path == srcdir or path.startswith(srcdir + os.sep) or not os.path.exists(path):
+            return match.group(0)
+        page = _INCLUDED.get(os.path.relpath(path, repo).replace(os.sep, "/"))
+        if page is not None:
+            link = os.path.relpath(os.path.join(srcdir, page), folder).replace(os.sep, "/")
+            return f"{match.group(1)}{link}{hash_}{anchor})"
+        if os.path.isdir(path):
             return match.group(1)[1:-2]
-        target = os.path.relpath(path, app.srcdir)  # a missing file still fails the build
-        return f"{match.group(1)}path:/{target.replace(os.sep, '/')})"
+        target = os.path.relpath(path, srcdir).replace(os.sep, "/")
+        return f"{match.group(1)}path:/{target})"
 
-    content[0] = _RELATIVE_LINK.sub(to_download, content[0])
+    return _RELATIVE_LINK.sub(rewrite, text)
+
+
+def _page_links(app, docname, source):
+    path = str(app.env.doc2path(docname))  # a str before Sphinx 8, a Path since
+    if path.endswith(".md"):
+        source[0] = _outside_links(app, source[0], os.path.dirname(path))
+
+
+def _included_links(app, relative_path, parent_docname, content):
+    if relative_path.suffix == ".md":
+        folder = os.path.normpath(os.path.join(app.srcdir, relative_path.parent))
+        content[0] = _outside_links(app, content[0], folder)
 
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_sklearn_members)
-    app.connect("include-read", _link_included_files)
+    app.connect("source-read", _page_links)
+    app.connect("include-read", _included_links)
