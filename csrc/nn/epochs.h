@@ -259,7 +259,9 @@ class EpochLoop {
     const index_t parts = S > 0 ? (sharded_ ? S / ex.ranks : S) : 1;
     Workspace<T> ws(net_, (batch + parts - 1) / parts, k,
                     sparse || order.rows != nullptr || order.rng != nullptr);
-    std::vector<std::int64_t> sample_idx(static_cast<size_t>(n)), perm;
+    // The shuffled order, carried from epoch to epoch (only when shuffling: a memory-mapped
+    // fit of 1.5 M rows need not hold 12 MB of indices it never reads).
+    std::vector<std::int64_t> sample_idx(static_cast<size_t>(order.rng && !order.rows ? n : 0));
     std::iota(sample_idx.begin(), sample_idx.end(), std::int64_t(0));
     checkpoint_alloc();
     // Room for the usual curve up front (no reallocation in a short fit's epochs), never
@@ -287,12 +289,9 @@ class EpochLoop {
       if (order.rows) {
         rows = order.rows + it * n;
       } else if (order.rng) {  // sklearn.utils.shuffle(sample_idx, random_state)
-        perm.resize(static_cast<size_t>(n));
-        std::iota(perm.begin(), perm.end(), std::int64_t(0));
-        order.rng->shuffle(perm.data(), n);
-        std::vector<std::int64_t> next(static_cast<size_t>(n));
-        for (index_t i = 0; i < n; ++i) next[i] = sample_idx[perm[i]];
-        sample_idx.swap(next);
+        // Fisher-Yates swaps positions only: shuffling sample_idx in place gives
+        // sample_idx[perm] for the perm that shuffling 0..n-1 would give, with no copies.
+        order.rng->shuffle(sample_idx.data(), n);
         rows = sample_idx.data();
       }
       checkpoint_save();

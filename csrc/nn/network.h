@@ -24,7 +24,8 @@ struct Network {
   Head head = Head::Softmax;   // output layer and its loss
 
   index_t layers() const { return static_cast<index_t>(W.size()); }
-  index_t widest() const { return *std::max_element(sizes.begin(), sizes.end()); }
+  // The widest layer after the inputs: the deltas' width (no delta is formed for X).
+  index_t widest() const { return *std::max_element(sizes.begin() + 1, sizes.end()); }
 };
 
 // As[l] (m x n_(l+1)) = A[l+1] for l < L; the last is the output under `head`, or the
