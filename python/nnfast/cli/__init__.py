@@ -7,9 +7,10 @@ Subcommands (each has ``--help``)::
                                  the 2-3-1 XOR network, then an MLP on handwritten digits,
                                  trained by nnfast's C++ kernels, by the NumPy reference and
                                  by scikit-learn, side by side; PNG figures with matplotlib
-    nnfast train DATA [options]  train an MLP on a CSV (header row) or .npz (X, y) file,
-                                 print held-out metrics, save the model
-    nnfast predict MODEL DATA    predictions (--proba: probabilities) as CSV
+    nnfast train DATA [options]  train an MLP on a CSV (header row), Parquet, .npy (target
+                                 last) or .npz (X, y) file, print held-out metrics, save
+                                 the model
+    nnfast predict MODEL DATA    predictions (--proba: probabilities) as CSV (or Parquet)
     nnfast export MODEL OUT      the model as an ONNX file (needs nnfast[onnx])
     nnfast bench [ARGS]          the benchmark comparison (nnfast.bench; ARGS are its own)
 
@@ -24,7 +25,7 @@ as its starter asked; SIGTERM then stops it, leaving the output as it was (at mo
 hidden ``.NAME.*.part`` file beside it).
 
 Where things live: :mod:`.parser` (the argparse tree and option types), :mod:`.readers`
-(CSV / .npz files), :mod:`.outputs` (what may be written, and how), :mod:`.errors`
+(CSV, Parquet, .npy and .npz files), :mod:`.outputs` (what may be written, and how), :mod:`.errors`
 (:class:`CLIError`), :mod:`.commands` (one module per subcommand). What the demo
 computes and prints is :mod:`nnfast.lecture`. Importing this package runs nothing and
 imports neither scikit-learn nor the commands.
