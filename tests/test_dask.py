@@ -232,6 +232,16 @@ def test_incremental_partial_fit_on_numpy_arrays_is_one_partial_fit(client):
     assert_same_model(inc.estimator_, clone(est).partial_fit(X, y, classes=CLASSES))
 
 
+def test_incremental_regressor_is_the_local_partial_fit_loop(client):
+    X, target = _regression(np.float32)
+    est = MLPRegressor(hidden_layer_sizes=(16,), batch_size=20, random_state=0)
+    inc = Incremental(est, shuffle_blocks=True, random_state=SEED).fit(*_dask(X, target))
+    want = clone(est)
+    for i in _dask_ml_block_order(len(BLOCK_ROWS), SEED):
+        want.partial_fit(*_blocks(X, target)[i])
+    assert_same_model(inc.estimator_, want)
+
+
 # ---------------------------------------------------------------------------
 # ParallelPostFit: prediction on the workers, the estimator's own numbers
 # ---------------------------------------------------------------------------
