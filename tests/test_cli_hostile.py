@@ -81,7 +81,7 @@ def test_training_memory_counts_parameters_and_solver_copies():
 @pytest.mark.parametrize("name", ["d.csv", "d.npz"])
 def test_data_too_big_for_memory_is_refused_before_reading(name, tmp_path, monkeypatch,
                                                             capsys):
-    from nnfast.cli import readers
+    from nnfast.cli import tables
 
     path = tmp_path / name
     if name.endswith(".csv"):
@@ -90,7 +90,7 @@ def test_data_too_big_for_memory_is_refused_before_reading(name, tmp_path, monke
         np.savez(path, X=np.zeros((40, 2)), y=np.arange(40) % 2)
     memory = path.stat().st_size // 2  # a machine smaller than the file itself
 
-    monkeypatch.setattr(readers, "physical_memory", lambda: memory)
+    monkeypatch.setattr(tables, "physical_memory", lambda: memory)
     assert main(["train", str(path)]) == 2
     one_error_line(capsys, "train", f"of memory to read; this machine has {memory} B")
 

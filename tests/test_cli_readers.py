@@ -270,7 +270,7 @@ def test_bad_parquet_files_are_one_line_naming_row_and_column(columns, message, 
 
 
 def test_parquet_duplicate_names_garbage_and_memory_are_refused(tmp_path, monkeypatch, capsys):
-    from nnfast.cli import readers
+    from nnfast.cli import tables
 
     path = tmp_path / "dup.parquet"
     pq.write_table(pa.Table.from_arrays([pa.array([1, 2]), pa.array([3, 4]), pa.array([0, 1])],
@@ -282,7 +282,7 @@ def test_parquet_duplicate_names_garbage_and_memory_are_refused(tmp_path, monkey
     one_error_line(capsys, "train", "as a Parquet file (")
     pq.write_table(pa.table({"x": np.zeros(1000), "y": np.arange(1000) % 2}),
                    tmp_path / "big.parquet")
-    monkeypatch.setattr(readers, "physical_memory", lambda: 1000)
+    monkeypatch.setattr(tables, "physical_memory", lambda: 1000)
     assert main(["train", str(tmp_path / "big.parquet")]) == 2
     one_error_line(capsys, "train", "of memory to read; this machine has 1000 B")
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import IO, Any
 
 from .errors import CLIError, require
-from .readers import PARQUET_SUFFIXES
+from .tables import PARQUET_SUFFIXES
 
 __all__ = ["refuse_input_as_output", "check_writable", "atomic_output", "check_table_format", "write_csv",
            "write_table"]

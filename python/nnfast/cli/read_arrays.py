@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CLIError
-from .readers import check_fits_in_memory, whole_numbers_as_int
+from .tables import check_fits_in_memory, whole_numbers_as_int
 
 __all__ = ["read_npz", "read_npy"]
 

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from . import readers
+from . import tables
 from .errors import DATA_EXTRA, CLIError
-from .readers import choose_target, format_bytes, whole_numbers_as_int
+from .tables import choose_target, format_bytes, whole_numbers_as_int
 
 __all__ = ["read_csv", "read_csv_strict", "parse_number"]
 
@@ -77,8 +77,8 @@ def read_csv(path: str, target: str | None, need_target: bool, n_features: int |
 def _read_limit(size: int) -> int:
     """How many bytes (or characters) reading a file of `size` bytes may take in: its size,
     or more where memory allows, but never without end (a file that grows as it is read)."""
-    memory = readers.physical_memory()
-    return (max(size, memory // readers.CSV_MEMORY_FACTOR) if memory is not None
+    memory = tables.physical_memory()
+    return (max(size, memory // tables.CSV_MEMORY_FACTOR) if memory is not None
             else 2 * size + 2**20)
 
 

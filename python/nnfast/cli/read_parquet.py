@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CLIError, require
-from .readers import check_fits_in_memory, choose_target
+from .tables import check_fits_in_memory, choose_target
 
 __all__ = ["read_parquet"]
 
@@ -86,7 +86,7 @@ def _target(pa: ModuleType, path: str, name: str, column: Any) -> np.ndarray:
 def read_parquet(path: str, target: str | None, need_target: bool, n_features: int | None,
                  ) -> tuple[np.ndarray, np.ndarray | None, list[str], str | None]:
     """Read the Parquet file at `path`; the target column is chosen as in a CSV file
-    (:func:`~nnfast.cli.readers.choose_target`). Returns what
+    (:func:`~nnfast.cli.tables.choose_target`). Returns what
     :func:`~nnfast.cli.readers.read_table` returns; raises CLIError (also when pyarrow is
     not installed)."""
     pa = require("pyarrow", "reading Parquet files")

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import CLIError
 from ..outputs import atomic_output, check_writable, refuse_input_as_output
-from ..readers import format_bytes, physical_memory, read_table
+from ..readers import read_table
+from ..tables import format_bytes, physical_memory
 
 __all__ = ["run", "infer_task", "training_memory"]
 
