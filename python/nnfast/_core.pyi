@@ -2,8 +2,8 @@
 and float64 (all arrays of one call share the dtype) and never converts or copies:
 outputs must be C-contiguous, writable arrays of the right shape."""
 import enum
-from collections.abc import Sequence
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt

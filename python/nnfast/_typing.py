@@ -35,7 +35,7 @@ IntArray = npt.NDArray[np.integer[Any]]
 Params = Sequence[npt.ArrayLike]
 
 #: ``random_state`` as scikit-learn takes it: a seed, a RandomState, or None (fresh entropy).
-RandomStateLike = Union[int, np.integer[Any], np.random.RandomState, None]
+RandomStateLike = int | np.integer[Any] | np.random.RandomState | None
 
 #: An estimator's X: an array-like or a SciPy sparse matrix / array (CSR, CSC).
 MatrixLike = Union[npt.ArrayLike, "spmatrix", "sparray"]
@@ -44,10 +44,10 @@ MatrixLike = Union[npt.ArrayLike, "spmatrix", "sparray"]
 EpochCallback = Callable[[Any, Any], Any]
 
 #: ``class_weight``: class label -> weight, 'balanced', or None.
-ClassWeight = Union[Mapping[Any, float], str, None]
+ClassWeight = Mapping[Any, float] | str | None
 
 #: ``hidden_layer_sizes``: one width, or one per hidden layer.
-LayerSizes = Union[int, Sequence[int], npt.NDArray[np.integer[Any]]]
+LayerSizes = int | Sequence[int] | npt.NDArray[np.integer[Any]]
 
 #: A method a decorator returns unchanged in signature (fit / partial_fit's wrappers).
 Method = TypeVar("Method", bound=Callable[..., Any])

@@ -8,7 +8,7 @@ annotation loosened to Any, say), so the annotations cannot rot unnoticed either
 """
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +21,7 @@ from nnfast.distributed.local import LocalComm, LocalWorld
 
 FloatArray = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.integer[Any]]
-Estimator = Union[MLPClassifier, MLPRegressor]
+Estimator = MLPClassifier | MLPRegressor
 
 X, y = logic_gate("xor")
 assert_type(X, FloatArray)
