@@ -303,3 +303,23 @@ class TestSharded:
                 clone(est), X[comm.Get_rank()::2], y[comm.Get_rank()::2], comm=comm,
                 data="sharded", X_val=X[:50], y_val=y[:50])))
         assert fits[0] == fits[1]
+
+
+def test_a_communicator_that_is_not_one_is_a_type_error():
+    X, y = data(n=20)
+    with pytest.raises(TypeError, match="comm must be an mpi4py communicator"):
+        distributed.fit(MLPClassifier((4,), reduction_chunks=2), X, y, comm="COMM_WORLD")
+
+
+def test_fewer_rows_than_chunks_leave_chunk_slots_empty_at_every_process_count():
+    X, y = data(n=5)  # every batch is shorter than its 8 chunk slots
+    est = MLPClassifier((4,), max_iter=3, random_state=0, n_jobs=1, reduction_chunks=8)
+    one = digest(clone(est).fit(X, y))
+    assert on_ranks(4, lambda comm: digest(distributed.fit(clone(est), X, y, comm=comm))) \
+        == [one] * 4
+    # sharded, one rank holding a single row: its batches run out at once
+    cut = lambda comm: slice(0, 1) if comm.Get_rank() == 0 else slice(1, None)  # noqa: E731
+    got = on_ranks(2, lambda comm: digest(distributed.fit(
+        clone(est).set_params(batch_size=4), X[cut(comm)], y[cut(comm)], comm=comm,
+        data="sharded")))
+    assert got[0] == got[1]

@@ -93,13 +93,11 @@ class StochasticSolverMixin:
         if sample_weight_train is not None:
             sample_weight_train = _inference.kernel_array(sample_weight_train)
         n_samples = X_train.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped")
-            batch_size = np.clip(self.batch_size, 1, n_samples)
+        if session is not None and session.data == "sharded":
+            n_samples = sum(session.n_rows)  # an epoch is every rank's rows
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                          "going to be clipped")
 
         # the bookkeeping carried across calls (warm_start, partial_fit)
         if getattr(self, "loss_curve_", None) is None:
@@ -124,7 +122,10 @@ class StochasticSolverMixin:
             self.validation_loss_curve_ = []
 
         config = _epochs.FitConfig(
-            batch_size=int(batch_size), max_iter=_epochs.epoch_count(self.max_iter),
+            # unclipped: the loop clips it to its rows (a sharded rank's shard may be
+            # smaller than the batch), and reduction_chunks is checked against it
+            batch_size=int(200 if self.batch_size == "auto" else self.batch_size),
+            max_iter=_epochs.epoch_count(self.max_iter),
             tol=float(self.tol), n_iter_no_change=_epochs.epoch_count(self.n_iter_no_change),
             alpha=float(self.alpha),
             loss_scale=1.0 / self._loss_scale(), incremental=bool(incremental),

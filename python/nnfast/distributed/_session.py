@@ -54,6 +54,10 @@ class Session:
     def __init__(self, comm: Any, data: str):
         if data not in MODES:
             raise ValueError(f"data must be one of {MODES}, got {data!r}")
+        needed = ("Get_rank", "Get_size", "allgather", "bcast", "Allgatherv")
+        if not all(callable(getattr(comm, name, None)) for name in needed):
+            raise TypeError(f"comm must be an mpi4py communicator (or a nnfast.distributed."
+                            f"local.LocalComm), got {type(comm).__name__}")
         self.comm = comm
         self.data = data
         self.size = int(comm.Get_size())
