@@ -320,6 +320,6 @@ def test_fewer_rows_than_chunks_leave_chunk_slots_empty_at_every_process_count()
     # sharded, one rank holding a single row: its batches run out at once
     cut = lambda comm: slice(0, 1) if comm.Get_rank() == 0 else slice(1, None)  # noqa: E731
     got = on_ranks(2, lambda comm: digest(distributed.fit(
-        clone(est).set_params(batch_size=4), X[cut(comm)], y[cut(comm)], comm=comm,
+        clone(est).set_params(batch_size=8), X[cut(comm)], y[cut(comm)], comm=comm,
         data="sharded")))
     assert got[0] == got[1]
