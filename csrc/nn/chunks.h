@@ -81,9 +81,32 @@ struct Exchange {
 
 // One batch's gradient by the chunked reduction. The caller supplies each chunk's rows;
 // this class owns the node buffers, the tree and the exchange.
+// Adds a finished block of a leaf's gradient up the tree: into[0] += g, then into[1] +=
+// into[0], ... over the block (rows x cols, row stride ld, at `off` in every buffer): the
+// additions the leaf completes, element by element as separate passes would do them, so
+// the leaf may run them on each tile of its products while the tile is in cache.
+template <typename T>
+void add_up(const T* g, const std::vector<T*>& into, index_t off, index_t ld, index_t rows,
+            index_t cols) {
+  const T* src = g;
+  for (T* dst : into) {
+    for (index_t r = 0; r < rows; ++r) {
+      T* d = dst + off + r * ld;
+      const T* s = src + off + r * ld;
+      for (index_t c = 0; c < cols; ++c) d[c] += s[c];
+    }
+    src = dst;
+  }
+}
+
 template <typename T>
 class ChunkedGradient {
  public:
+  // leaf(c, grad, &J, into): chunk c's gradient (P values) into grad and its loss part into
+  // J, and then the tree's additions the leaf completes: add_up(grad, into, ...) over every
+  // element (the leaf's products may do it tile by tile).
+  using Leaf = std::function<void(index_t, T*, double*, const std::vector<T*>&)>;
+
   ChunkedGradient(const Network<T>& net, index_t S, const Exchange& ex) : net_(net), S_(S), ex_(ex) {
     const index_t L = net.layers();
     for (index_t l = 0; l < L; ++l) {
@@ -125,11 +148,10 @@ class ChunkedGradient {
     return ex_.sharded() ? (c - c0_) * mb / (c1_ - c0_) : c * mb / S_;
   }
 
-  // This rank's nodes: leaf(c, grad, &J) writes chunk c's gradient (P values) and loss part
-  // into its arguments. Then the exchange, then the tree. Returns the summed gradient (P
+  // This rank's nodes, leaf by leaf (see Leaf). Then the exchange, then the tree. Returns the summed gradient (P
   // values: W[l] at offW(l), b[l] at offb(l)), which the caller may scale in place; `J` its
   // loss part, `all` the headers summed over the ranks (flags or'ed). mine: this rank's.
-  T* reduce(const std::function<void(index_t, T*, double*)>& leaf, const Header& mine,
+  T* reduce(const Leaf& leaf, const Header& mine,
             double* J, Header* all) {
     std::memcpy(ex_.send, &mine, sizeof(mine));
     index_t slot = kHeaderBytes;
@@ -171,11 +193,7 @@ class ChunkedGradient {
 
   // a += b (loss part and gradient), element-wise: the same bits for any split.
   void add(std::uint8_t* a, const std::uint8_t* b) const {
-    double ja, jb;
-    std::memcpy(&ja, a, sizeof(double));
-    std::memcpy(&jb, b, sizeof(double));
-    ja += jb;
-    std::memcpy(a, &ja, sizeof(double));
+    add_loss(a, b);
     T* x = grad(a);
     const T* y = reinterpret_cast<const T*>(b + sizeof(double));
     parallel_chunks(P_, [&](index_t lo, index_t hi) {
@@ -194,26 +212,40 @@ class ChunkedGradient {
   }
 
   // Node n's value into out (loss part, then gradient), leaf by leaf on a stack whose
-  // equal-sized top entries are added as soon as they meet: n's halves, recursively.
-  void sum_node(const TreeNode& n, const std::function<void(index_t, T*, double*)>& leaf,
-                std::uint8_t* out) {
+  // equal-sized top entries are added as soon as they meet: n's halves, recursively. A
+  // leaf meets the top entries of sizes 1, 2, 4, ...: it adds its gradient into them
+  // itself (Leaf's `into`), so only the loss parts are added here.
+  void sum_node(const TreeNode& n, const Leaf& leaf, std::uint8_t* out) {
     struct Entry {
       std::uint8_t* at;
       index_t size;
     };
     std::vector<Entry> stack;
+    std::vector<T*> into;
     for (index_t c = n.lo; c < n.lo + n.size; ++c) {
+      into.clear();
+      for (size_t k = 0; k < stack.size() && stack[stack.size() - 1 - k].size == index_t(1) << k; ++k)
+        into.push_back(grad(stack[stack.size() - 1 - k].at));
       std::uint8_t* buf = stack.empty() ? out : scratch(stack.size());
       double J = 0;
-      leaf(c, grad(buf), &J);
+      leaf(c, grad(buf), &J, into);
       std::memcpy(buf, &J, sizeof(double));
       stack.push_back({buf, 1});
       while (stack.size() >= 2 && stack[stack.size() - 1].size == stack[stack.size() - 2].size) {
-        add(stack[stack.size() - 2].at, stack.back().at);
+        add_loss(stack[stack.size() - 2].at, stack.back().at);
         stack[stack.size() - 2].size *= 2;
         stack.pop_back();
       }
     }
+  }
+
+  // a's loss part += b's.
+  static void add_loss(std::uint8_t* a, const std::uint8_t* b) {
+    double ja, jb;
+    std::memcpy(&ja, a, sizeof(double));
+    std::memcpy(&jb, b, sizeof(double));
+    ja += jb;
+    std::memcpy(a, &ja, sizeof(double));
   }
 
   // The pool's buffer for stack depth `depth` (>= 1), as a node (loss part, gradient).

@@ -156,18 +156,21 @@ void gather_rows(Workspace<T>& ws, const TrainingData<T>& data, const std::int64
   });
 }
 
-// One chunk's part of a batch: the gradient g (P values, laid out as cg lays them) and
-// loss part *J of the mc rows from `first` (of rows[], or of the data when rows is null),
-// dZ divided by wnorm (the whole batch's weight sum; 1 when it is known only later). No
-// L2 term: the tree's sum gets it once.
+// One chunk's part of a batch (a ChunkedGradient Leaf): the gradient g (P values, laid
+// out as cg lays them) and loss part *J of the mc rows from `first` (of rows[], or of the
+// data when rows is null), dZ divided by wnorm (the whole batch's weight sum; 1 when it is
+// known only later), then added up the tree (`into`) tile by tile as the products finish
+// them. No L2 term: the tree's sum gets it once.
 template <typename T>
 void chunk_gradient(const Network<T>& net, Workspace<T>& ws, const TrainingData<T>& data,
                     const std::int64_t* rows, index_t first, index_t mc, double wnorm,
-                    double loss_scale, const ChunkedGradient<T>& cg, T* g, double* J) {
+                    double loss_scale, const ChunkedGradient<T>& cg, T* g, double* J,
+                    const std::vector<T*>& into) {
   const index_t L = net.layers(), d = net.sizes[0], k = net.sizes[L];
   if (mc == 0) {  // a short batch's empty chunk slot
     std::fill(g, g + cg.params(), T(0));
     *J = 0;
+    parallel_chunks(cg.params(), [&](index_t lo, index_t hi) { add_up(g, into, lo, 0, 1, hi - lo); });
     return;
   }
   const T *Xc = data.X ? data.X + first * d : nullptr, *Yc = data.Y + first * k;
@@ -191,7 +194,11 @@ void chunk_gradient(const Network<T>& net, Workspace<T>& ws, const TrainingData<
     dbs[l] = g + cg.offb(l);
   }
   backprop(net, ws.As, Xc, ws.dZ.data(), ws.dA.data(), mc, dWs, dbs,
-           [](index_t, index_t, index_t, index_t, index_t) {}, [](index_t) {});
+           [&](index_t l, index_t r0, index_t c0, index_t rs, index_t cs) {
+             const index_t ld = net.sizes[l + 1];
+             add_up(g, into, cg.offW(l) + r0 * ld + c0, ld, rs, cs);
+           },
+           [&](index_t l) { add_up(g, into, cg.offb(l), 0, 1, net.sizes[l + 1]); });
 }
 
 // The whole data set's J and gradients dWs, dbs (with the L2 term) as S chunks added in
@@ -214,10 +221,10 @@ double chunked_loss_and_gradients(const Network<T>& net, const TrainingData<T>& 
   }
   double J = 0;
   const T* G = cg.reduce(
-      [&](index_t c, T* g, double* Jc) {
+      [&](index_t c, T* g, double* Jc, const std::vector<T*>& into) {
         const index_t r0 = cg.chunk_begin(c, m);
         chunk_gradient(net, ws, data, nullptr, r0, cg.chunk_begin(c + 1, m) - r0, mine.wsum,
-                       loss_scale, cg, g, Jc);
+                       loss_scale, cg, g, Jc, into);
       },
       mine, &J, &all);
   const T lambda = T(alpha / mine.wsum);
@@ -412,10 +419,10 @@ class EpochLoop {
     // are left unnormalised (W = 1, exact) and the sum is divided by it afterwards.
     const bool sharded = sharded_;
     const double wnorm = sharded ? 1.0 : mine.wsum;
-    auto leaf = [&](index_t c, T* g, double* J) {
+    auto leaf = [&](index_t c, T* g, double* J, const std::vector<T*>& into) {
       const index_t r0 = cg.chunk_begin(c, mb);
       chunk_gradient(net_, ws, data, rows, start + r0, cg.chunk_begin(c + 1, mb) - r0, wnorm,
-                     cfg_.loss_scale, cg, g, J);
+                     cfg_.loss_scale, cg, g, J, into);
     };
     double J = 0;
     T* G = cg.reduce(leaf, mine, &J, all);
