@@ -79,8 +79,6 @@ struct Exchange {
   bool sharded() const { return local_batch > 0; }
 };
 
-// One batch's gradient by the chunked reduction. The caller supplies each chunk's rows;
-// this class owns the node buffers, the tree and the exchange.
 // Adds a finished block of a leaf's gradient up the tree: into[0] += g, then into[1] +=
 // into[0], ... over the block (rows x cols, row stride ld, at `off` in every buffer): the
 // additions the leaf completes, element by element as separate passes would do them, so
@@ -99,6 +97,8 @@ void add_up(const T* g, const std::vector<T*>& into, index_t off, index_t ld, in
   }
 }
 
+// One batch's gradient by the chunked reduction. The caller supplies each chunk's rows;
+// this class owns the node buffers, the tree and the exchange.
 template <typename T>
 class ChunkedGradient {
  public:
