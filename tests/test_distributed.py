@@ -19,10 +19,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 def digest(est):
+    """SHA-256 of the parameters and of the loss curve (the stopping rules read it)."""
     h = hashlib.sha256()
     for a in est.coefs_ + est.intercepts_:
         h.update(a.dtype.str.encode())
         h.update(np.ascontiguousarray(a).tobytes())
+    h.update(np.asarray(est.loss_curve_ if hasattr(est, "loss_curve_") else [est.loss_],
+                        dtype=np.float64).tobytes())
     return h.hexdigest()
 
 

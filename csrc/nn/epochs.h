@@ -321,7 +321,7 @@ class EpochLoop {
             checkpoint_restore();
             return FitStatus::Diverged;
           }
-          total += J * double(all.rows);
+          total += J * double(ex.sharded() ? all.rows : mb);  // (global: every rank's mb)
           continue;
         }
         const T *Xb = data.X ? data.X + start * d : nullptr, *Yb = data.Y + start * k;
