@@ -30,9 +30,10 @@ FitState = _core.FitState
 _NEVER = 2 ** 62
 
 
-def epoch_count(n):
-    """max_iter or n_iter_no_change (a positive int of any size, or np.inf) as FitConfig's
-    int64: min(n, 2^62), which stops at the same epoch as n."""
+def count64(n):
+    """max_iter, n_iter_no_change or batch_size (a positive int of any size, or np.inf) as
+    FitConfig's int64: min(n, 2^62), which stops at the same epoch (or, for batch_size,
+    takes every row: no data set has 2^62) as n."""
     return _NEVER if n >= _NEVER else int(n)  # n >= 2^62 also for np.inf, no float(n)
 
 

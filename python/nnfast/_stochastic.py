@@ -122,11 +122,11 @@ class StochasticSolverMixin:
             self.validation_loss_curve_ = []
 
         config = _epochs.FitConfig(
-            # unclipped: the loop clips it to its rows (a sharded rank's shard may be
-            # smaller than the batch), and reduction_chunks is checked against it
-            batch_size=int(200 if self.batch_size == "auto" else self.batch_size),
-            max_iter=_epochs.epoch_count(self.max_iter),
-            tol=float(self.tol), n_iter_no_change=_epochs.epoch_count(self.n_iter_no_change),
+            # not clipped to these rows: the loop clips it to its own (a sharded rank's
+            # shard may be smaller than the batch); any size past int64 means "all of them"
+            batch_size=_epochs.count64(200 if self.batch_size == "auto" else self.batch_size),
+            max_iter=_epochs.count64(self.max_iter),
+            tol=float(self.tol), n_iter_no_change=_epochs.count64(self.n_iter_no_change),
             alpha=float(self.alpha),
             loss_scale=1.0 / self._loss_scale(), incremental=bool(incremental),
             early_stopping=bool(early_stopping), reduction_chunks=int(chunks or 0))
