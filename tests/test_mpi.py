@@ -77,7 +77,9 @@ def _mpiexec():
 
 
 def _env(extra=None):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # the suite's own thread count (the README runs it at 1 and at 2): ranks of 2 threads
+    # each must give the same bits as well
+    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # Open MPI refuses root otherwise
         env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     env.update(extra or {})
