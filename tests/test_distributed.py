@@ -223,25 +223,147 @@ def test_lbfgs_wants_every_row_on_every_rank_and_no_more_chunks_than_rows():
         MLPClassifier((4,), solver="lbfgs", reduction_chunks=64).fit(X, y)
 
 
-def test_a_failing_rank_stops_the_others_instead_of_leaving_them_waiting():
+def _raised_on(K, fn):
+    """Each rank's exception as (type name, message), None where it returned."""
+    def rank_main(comm):
+        try:
+            fn(comm)
+        except Exception as exc:
+            return type(exc).__name__, str(exc)
+        return None
+    t0 = time.monotonic()
+    out = on_ranks(K, rank_main)
+    assert time.monotonic() - t0 < 20  # ended by the failure, not by LocalWorld's timeout
+    return out
+
+
+def test_a_rank_whose_callback_raises_ends_every_rank_at_that_epoch():
     X, y = data(n=2000)
 
-    def stop_rank_1(est, info):
-        if info["epoch"] == 2 and threading_rank.get() == 1:
-            raise KeyError("rank 1 failed")
-        return False
-    import contextvars
-    threading_rank = contextvars.ContextVar("rank")
+    def call(comm):
+        def cb(est, info):
+            if info["epoch"] == 2 and comm.Get_rank() == 1:
+                raise KeyError("rank 1 failed")
+            return False
+        distributed.fit(MLPClassifier((8,), max_iter=50, tol=0, random_state=0,
+                                      reduction_chunks=2, callbacks=[cb]), X, y, comm=comm)
+    rank0, rank1 = _raised_on(2, call)
+    assert rank1 == ("KeyError", "'rank 1 failed'")
+    assert rank0 == ("RuntimeError", "rank 1's epoch end raised KeyError: 'rank 1 failed'")
+
+
+def test_ctrl_c_in_one_rank_stops_every_rank_after_the_same_epoch():
+    X, y = data(n=2000)
 
     def call(comm):
-        threading_rank.set(comm.Get_rank())
-        distributed.fit(MLPClassifier((8,), max_iter=50, tol=0, random_state=0,
-                                      reduction_chunks=2, callbacks=[stop_rank_1]),
-                        X, y, comm=comm)
-    t0 = time.monotonic()
-    with pytest.raises(KeyError, match="rank 1 failed"):
-        on_ranks(2, call)
-    assert time.monotonic() - t0 < 20  # bounded by the failure, not by LocalWorld's timeout
+        def cb(est, info):
+            if info["epoch"] == 3 and comm.Get_rank() == 1:
+                raise KeyboardInterrupt
+            return False
+        est = distributed.fit(MLPClassifier((8,), max_iter=50, tol=0, random_state=0,
+                                            reduction_chunks=2, callbacks=[cb]), X, y, comm=comm)
+        return est.n_iter_, digest(est)
+    with warnings.catch_warnings(record=True) as caught:  # (the process's, every thread's)
+        warnings.simplefilter("always")
+        a, b = on_ranks(2, call)
+    assert a == b and a[0] == 3
+    assert sum("Training interrupted by user" in str(w.message) for w in caught) == 2
+
+
+@pytest.mark.parametrize("what", ["nan", "empty", "negative weights"])
+def test_a_rank_failing_its_own_input_checks_stops_every_rank_before_training(what):
+    X, y = data(n=200)
+    w = np.ones(len(y))
+
+    def call(comm):
+        Xr, yr, wr = X[comm.Get_rank()::2], y[comm.Get_rank()::2], w[comm.Get_rank()::2]
+        if comm.Get_rank() == 1:
+            if what == "nan":
+                Xr = Xr.copy()
+                Xr[5, 1] = np.nan
+            elif what == "empty":
+                Xr, yr, wr = Xr[:0], yr[:0], wr[:0]
+            else:
+                wr = -wr
+        distributed.fit(MLPClassifier((4,), max_iter=2, random_state=0, reduction_chunks=2),
+                        Xr, yr, comm=comm, sample_weight=wr, data="sharded")
+    (kind0, msg0), (kind1, msg1) = _raised_on(2, call)
+    assert kind0 == "ValueError" and msg0.startswith("rank 1 failed before training")
+    assert kind1 == "ValueError" and msg1.split("\n")[0] in msg0
+
+
+@pytest.mark.parametrize("what", ["reduction_chunks", "random_state", "solver",
+                                  "optimizer state"])
+def test_ranks_that_differ_in_what_they_check_alone_all_raise_the_same_error(what):
+    X, y = data(n=200)
+
+    def call(comm):
+        est = MLPClassifier((4,), max_iter=2, random_state=0, reduction_chunks=2)
+        if what == "optimizer state":
+            est.partial_fit(X, y, classes=[0, 1, 2])
+        if comm.Get_rank() == 1:
+            if what == "reduction_chunks":
+                est.set_params(reduction_chunks=3)
+            elif what == "random_state":
+                est.set_params(random_state=np.random.RandomState(0))
+            elif what == "solver":
+                est.set_params(solver="lbfgs")
+            else:
+                est._optimizer.t += 1
+        distributed.partial_fit(est, X, y, comm=comm) if what == "optimizer state" else \
+            distributed.fit(est, X, y, comm=comm)
+    raised = _raised_on(2, call)
+    assert raised[0] is not None and raised[0][0] == "ValueError"
+    assert raised[0][1].split(": ", 1)[-1] in raised[1][1] or raised[1][1] in raised[0][1]
+
+
+def test_a_non_nnfast_estimator_is_a_type_error_on_every_rank():
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    X, y = data(n=50)
+    raised = _raised_on(2, lambda comm: distributed.fit(SkMLP(), X, y, comm=comm))
+    assert all(r[0] == "TypeError" and "MLPClassifier or MLPRegressor" in r[1] for r in raised)
+
+
+def test_a_disagreement_names_the_parameter_that_differs():
+    X, y = data(n=50)
+    msgs = _errors_on(2, lambda comm: distributed.fit(
+        MLPClassifier((4,), alpha=[1e-4, 1e-3][comm.Get_rank()], reduction_chunks=2), X, y,
+        comm=comm))
+    assert "(rank 0: alpha=0.0001; rank 1: alpha=0.001)" in msgs[0] and msgs[0] == msgs[1]
+
+
+def test_equal_calls_written_differently_agree():
+    X, y = data(n=100)
+
+    def call(comm):
+        r = comm.Get_rank()
+        est = MLPClassifier((4,) if r == 0 else [4], max_iter=2 if r == 0 else np.int64(2),
+                            random_state=0, reduction_chunks=2, n_jobs=1 + r)
+        return digest(distributed.fit(est, X, y, comm=comm))
+    a, b = on_ranks(2, call)
+    assert a == b
+
+
+@pytest.mark.parametrize("fmt", ["coo", "bsr"])
+def test_other_sparse_formats_fit_as_csr(fmt):
+    X, y = data(n=300)
+    X[np.abs(X) < 1] = 0
+    est = MLPClassifier((4,), max_iter=2, random_state=0, n_jobs=1, reduction_chunks=2)
+    want = digest(clone(est).fit(sp.csr_matrix(X), y))
+    got = on_ranks(2, lambda comm: digest(distributed.fit(
+        clone(est), sp.csr_matrix(X).asformat(fmt), y, comm=comm)))
+    assert got == [want, want]
+
+
+def test_a_dataframe_keeps_its_feature_names():
+    pd = pytest.importorskip("pandas")  # in the test extra: never skipped in CI
+    X, y = data(n=100, d=3)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    names = on_ranks(2, lambda comm: list(distributed.fit(
+        MLPClassifier((4,), max_iter=2, random_state=0, reduction_chunks=2), frame, y,
+        comm=comm).feature_names_in_))
+    assert names == [["a", "b", "c"]] * 2
 
 
 class TestSharded:
@@ -292,6 +414,28 @@ class TestSharded:
                                    X[part], y[part], comm=comm, data="sharded").classes_
         for classes in on_ranks(2, ranks):
             np.testing.assert_array_equal(classes, [0, 1, 2])
+
+    def test_a_column_vector_y_takes_the_union_of_labels_too(self):
+        X, y = data(n=600)
+        order = np.argsort(y, kind="stable")
+        X, y = X[order], y[order].reshape(-1, 1)
+
+        def ranks(comm):
+            part = slice(0, 300) if comm.Get_rank() == 0 else slice(300, None)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # scikit-learn's column-vector y warning
+                return distributed.fit(MLPClassifier((4,), max_iter=1, random_state=0,
+                                                     reduction_chunks=2),
+                                       X[part], y[part], comm=comm, data="sharded").classes_
+        for classes in on_ranks(2, ranks):
+            np.testing.assert_array_equal(classes, [0, 1, 2])
+
+    def test_balanced_class_weights_are_refused_for_shards(self):
+        X, y = data(n=200)
+        msgs = _errors_on(2, lambda comm: distributed.fit(
+            MLPClassifier((4,), reduction_chunks=2, class_weight="balanced"),
+            X[comm.Get_rank()::2], y[comm.Get_rank()::2], comm=comm, data="sharded"))
+        assert all("class_weight='balanced'" in m for m in msgs)
 
     def test_early_stopping_needs_a_validation_set(self):
         X, y = data(n=200)

@@ -62,10 +62,12 @@ SCRIPT = textwrap.dedent("""
         distributed.fit(MLPClassifier((8,), max_iter=10**6, tol=0, reduction_chunks=2,
                                       callbacks=[cb]), X, y)
     elif mode == "long":  # trains until stopped
-        print("training", flush=True)
-        distributed.fit(MLPClassifier((64,), max_iter=10**6, tol=0, reduction_chunks=2,
-                                      time_budget=120), X, y)
-        print("done", flush=True)
+        import os
+        print("training", distributed.rank(), os.getpid(), flush=True)
+        est = distributed.fit(MLPClassifier((64,), max_iter=10**6, tol=0,
+                                            n_iter_no_change=10**6, reduction_chunks=2,
+                                            time_budget=120), X, y)
+        print("done", distributed.rank(), est.n_iter_, flush=True)
 """)
 
 
@@ -155,8 +157,9 @@ def test_ctrl_c_of_the_launcher_stops_every_rank(job):
                          env=_env(), start_new_session=True)
     try:
         for _ in range(2):  # both ranks are training
-            assert p.stdout.readline().strip() == "training"
+            assert p.stdout.readline().startswith("training")
         time.sleep(1.0)
+        assert p.poll() is None, "the job ended before it was interrupted"
         t0 = time.monotonic()
         p.send_signal(signal.SIGINT)
         p.wait(timeout=20)
@@ -197,3 +200,25 @@ def test_the_command_line_trains_across_processes_and_rank_0_writes_the_model(jo
                          env=_env(), timeout=60)
     assert bad.returncode != 0 and "needs --reduction-chunks S, a multiple of 2" in bad.stderr
     assert not (tmp_path / "bad.nnfast").exists()
+
+
+def test_ctrl_c_reaching_one_rank_stops_every_rank_after_the_same_batch(job):
+    """SIGINT to one rank's process alone (as launchers that signal each task do): its
+    stop flag travels with the next exchange, so every rank ends its fit there."""
+    cmd = [_mpiexec(), "-n", "2", "--oversubscribe", "--bind-to", "none", sys.executable,
+           "-m", "mpi4py", str(job.root / "job.py"), "long", str(job.root)]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=_env(), start_new_session=True)
+    try:
+        pids = dict(line.split()[1:3] for line in (p.stdout.readline(), p.stdout.readline()))
+        time.sleep(1.0)
+        assert p.poll() is None, "the job ended before it was interrupted"
+        os.kill(int(pids["1"]), signal.SIGINT)
+        out, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 0, err[-2000:]
+    done = sorted(line.split() for line in out.splitlines() if line.startswith("done"))
+    assert len(done) == 2 and done[0][2] == done[1][2]  # the same epoch count on both ranks

@@ -395,10 +395,12 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         iprint = 1 if (self.verbose is True or self.verbose >= 1) else -1
+        session = getattr(self, "_distributed_session", None)
+        if session is not None:
+            session.ready()  # every rank's input checks passed, or all raise here
         opt_res = _lbfgs.lbfgs_fit(X, Y, sample_weight, self._net(), self.alpha,
                                    self._loss_scale(), self.max_iter, self.max_fun, self.tol,
-                                   iprint, chunks=self.reduction_chunks,
-                                   session=getattr(self, "_distributed_session", None))
+                                   iprint, chunks=self.reduction_chunks, session=session)
         self.n_iter_ = _check_optimize_result("lbfgs", opt_res, self.max_iter)
         self.loss_ = opt_res.fun
 

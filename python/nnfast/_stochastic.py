@@ -179,6 +179,7 @@ class StochasticSolverMixin:
         if session is not None:
             exchange = session.route(config.reduction_chunks, params, self.batch_size)
             epoch_end = session.agreed(epoch_end)
+            session.ready()  # every rank's input checks passed, or all raise here
         rng = self._random_state if self.shuffle else None
         curve_start = len(self.loss_curve_)
         try:

@@ -53,6 +53,8 @@ this without MPI.
 """
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any, Literal, TypeVar
 
 from ._session import Session, attached
@@ -113,14 +115,37 @@ def partial_fit(estimator: Est, X: Any, y: Any, *, comm: Any = None, sample_weig
 
 def _call(est, X, y, comm, data, sample_weight, *, incremental, classes=None, **val):
     session = Session(comm if comm is not None else world(), data)
-    random_state = est.random_state  # agree() may replace it by rank 0's seed, for this call
+    random_state = getattr(est, "random_state", None)  # agree() may put rank 0's seed there
+    previous = _on_sigint(session)
     try:
-        X, y = session.agree(est, X, y, sample_weight, incremental=incremental, classes=classes,
-                             X_val=val.get("X_val"), y_val=val.get("y_val"))
+        session.agree(est, X, y, sample_weight, incremental=incremental, classes=classes,
+                      X_val=val.get("X_val"), y_val=val.get("y_val"))
         with attached(est, session):
-            if incremental:
-                kw = {} if classes is None else {"classes": classes}
-                return est.partial_fit(X, y, sample_weight=sample_weight, **kw)
-            return est.fit(X, y, sample_weight=sample_weight, **val)
+            try:
+                if incremental:
+                    kw = {} if classes is None else {"classes": classes}
+                    return est.partial_fit(X, y, sample_weight=sample_weight, **kw)
+                return est.fit(X, y, sample_weight=sample_weight, **val)
+            except BaseException as exc:
+                if not session.started:  # its own input checks failed on this rank: the
+                    session.fail(exc)    # others wait where training starts; tell them
+                raise
     finally:
-        est.random_state = random_state
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if hasattr(est, "random_state"):
+            est.random_state = random_state
+
+
+def _on_sigint(session):
+    """Under MPI, in the main thread: SIGINT sets the session's stop flag (sent with the
+    next exchange, so every rank stops after the same batch) instead of raising on this
+    rank alone. Returns the previous handler, or None when none was installed."""
+    from .local import LocalComm
+
+    if isinstance(session.comm, LocalComm) or threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        session.interrupted = True
+    return signal.signal(signal.SIGINT, stop)

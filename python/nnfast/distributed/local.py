@@ -39,8 +39,10 @@ class LocalWorld:
     """
 
     def __init__(self, size: int, timeout: float = 600.0):
-        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
-            raise ValueError(f"size must be a positive int, got {size!r}")
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or not 1 <= size <= 256:
+            raise ValueError(f"size must be an int in [1, 256] (each rank is a thread), got {size!r}")
+        if not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+            raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout!r}")
         self.size = int(size)
         self._barrier = threading.Barrier(self.size, timeout=timeout)
         self._slots: list[Any] = [None] * self.size
