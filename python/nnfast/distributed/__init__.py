@@ -30,9 +30,11 @@ Data, ``data=``:
 Before any step the ranks compare what they were called with (estimator class and
 parameters, features, dtypes, format, classes, the fitted state they start from and, in
 global mode, the sample count, y, the weights and X's first and last rows): if any
-differ, every rank raises the same ValueError naming the mismatch. ``random_state`` None
-or a RandomState is replaced by a seed drawn on rank 0. An exception on one rank during
-training leaves the others waiting at the next exchange: run under
+differ, or a rank's own checks fail, every rank raises (the same ValueError, or "rank r
+failed before training") and nothing trains. ``random_state`` None or a RandomState is
+replaced by a seed drawn on rank 0. During training a callback's exception or Ctrl-C on
+any rank ends every rank at the same epoch or batch; any other exception on one rank
+leaves the others waiting at the next exchange: run under
 ``mpiexec -n K python -m mpi4py script.py``, which aborts the whole job on an uncaught
 exception. All three solvers: L-BFGS (data="global", fit) takes the same chunked
 whole-data gradient, one exchange per evaluation, so scipy's iterations agree on every
