@@ -105,10 +105,18 @@ def test_partial_fit_calls_match_the_local_calls():
     assert on_ranks(2, ranks) == [digest(local)] * 2
 
 
-def test_chunked_fits_are_the_same_at_any_thread_count():
+@pytest.mark.parametrize("solver, sparse, S", [("adam", False, 8), ("adam", False, 6),
+                                               ("sgd", True, 4), ("lbfgs", False, 6),
+                                               ("lbfgs", True, 2)])
+def test_chunked_fits_are_the_same_at_any_thread_count(solver, sparse, S):
+    """With 2 threads one process shares its chunks between them as virtual ranks (each
+    thread a range of whole tree nodes): the bits of one thread."""
     X, y = data(n=4000, d=64, dtype=np.float32)
-    fits = [digest(MLPClassifier((256, 128), max_iter=2, batch_size=256, random_state=0,
-                                 reduction_chunks=8, n_jobs=n).fit(X, y)) for n in (1, 2)]
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) > 1, X, 0))
+    fits = [digest(MLPClassifier((256, 128), solver=solver, max_iter=2, batch_size=256,
+                                 random_state=0, reduction_chunks=S, n_jobs=n).fit(X, y))
+            for n in (1, 2)]
     assert fits[0] == fits[1]
 
 

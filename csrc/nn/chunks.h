@@ -18,6 +18,7 @@
 // T, the W[l] then the b[l] in scikit-learn's order. The messages of ranks 0..K-1 are laid
 // end to end in the exchange.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -102,12 +103,18 @@ void add_up(const T* g, const std::vector<T*>& into, index_t off, index_t ld, in
 template <typename T>
 class ChunkedGradient {
  public:
-  // leaf(c, grad, &J, into): chunk c's gradient (P values) into grad and its loss part into
-  // J, and then the tree's additions the leaf completes: add_up(grad, into, ...) over every
-  // element (the leaf's products may do it tile by tile).
-  using Leaf = std::function<void(index_t, T*, double*, const std::vector<T*>&)>;
+  // leaf(c, grad, &J, into, slot): chunk c's gradient (P values) into grad and its loss part
+  // into J, and then the tree's additions the leaf completes: add_up(grad, into, ...) over
+  // every element (the leaf's products may do it tile by tile). Leaves of different slots
+  // run at once, on threads (slot: which of slots() workspaces the leaf may use).
+  using Leaf = std::function<void(index_t, T*, double*, const std::vector<T*>&, int)>;
 
-  ChunkedGradient(const Network<T>& net, index_t S, const Exchange& ex) : net_(net), S_(S), ex_(ex) {
+  // threads: how many the process may use. In one process the chunks are shared among
+  // up to `threads` of them as if they were ranks (each thread's chunks a range of whole
+  // tree nodes, their products on that thread alone): the same bits, and data parallelism
+  // for networks whose products are too small to split, when the nodes' buffers are small.
+  ChunkedGradient(const Network<T>& net, index_t S, const Exchange& ex, int threads = 1)
+      : net_(net), S_(S), ex_(ex) {
     const index_t L = net.layers();
     for (index_t l = 0; l < L; ++l) {
       offW_.push_back(P_);
@@ -119,22 +126,43 @@ class ChunkedGradient {
     }
     c0_ = rank_first_chunk(S, ex.ranks, ex.rank);
     c1_ = rank_first_chunk(S, ex.ranks, ex.rank + 1);
-    mine_ = tree_nodes(c0_, c1_);
-    index_t deepest = 1;
-    for (const auto& n : mine_) deepest = std::max(deepest, n.size);
-    // A node of 2^j leaves is summed on a stack of j + 1 entries, the first in its slot of
-    // the message; the others in the pool, one buffer per depth.
     const size_t node_elems = static_cast<size_t>(P_) + (sizeof(double) + sizeof(T) - 1) / sizeof(T);
-    for (index_t s = deepest; s > 1; s /= 2) pool_.emplace_back(node_elems);
-    if (!ex.send) {
-      local_.resize(static_cast<size_t>(message_bytes(S, 1, 0, P_, sizeof(T))));
+    if (!ex.send) {  // one process: its threads as virtual ranks (a divisor of S)
+      constexpr double kMaxBuffers = 64.0 * (1 << 20);  // bytes of node buffers at most
+      for (index_t t = std::min<index_t>(threads, S); t > 1; --t) {
+        const double depth = std::log2(double(S / t)) + 1;
+        if (S % t == 0 && double(t) * depth * double(node_elems * sizeof(T)) <= kMaxBuffers) {
+          virt_ = t;
+          break;
+        }
+      }
+      index_t bytes = 0;
+      for (index_t r = 0; r < virt_; ++r) bytes += message_bytes(S, virt_, r, P_, sizeof(T));
+      local_.resize(static_cast<size_t>(bytes));
       ex_.send = ex_.recv = local_.data();
     }
-    index_t at = 0;
-    for (index_t r = 0; r < ex_.ranks; ++r) {
-      const index_t first = rank_first_chunk(S, ex_.ranks, r);
+    const index_t ranks = ex_.run ? ex_.ranks : virt_;
+    for (index_t r = 0; r < ranks; ++r) {
+      const index_t lo = ex_.run ? c0_ : rank_first_chunk(S, virt_, r);
+      const index_t hi = ex_.run ? c1_ : rank_first_chunk(S, virt_, r + 1);
+      if (!ex_.run || r == 0) {  // the nodes this process sums, per slot (thread)
+        slots_.push_back({tree_nodes(lo, hi), {}, 0});
+        index_t deepest = 1;
+        for (const auto& n : slots_.back().nodes) deepest = std::max(deepest, n.size);
+        // A node of 2^j leaves is summed on a stack of j + 1 entries, the first in its
+        // slot of the message; the others in the pool, one buffer per depth.
+        for (index_t s = deepest; s > 1; s /= 2) slots_.back().pool.emplace_back(node_elems);
+      }
+    }
+    for (index_t r = 0, off = 0; r < virt_ && !ex_.run; ++r) {
+      slots_[r].offset = off;
+      off += message_bytes(S, virt_, r, P_, sizeof(T));
+    }
+    for (index_t r = 0, at = 0; r < ranks; ++r) {
+      const index_t K = ex_.run ? ex_.ranks : virt_;
+      const index_t first = rank_first_chunk(S, K, r);
       at += kHeaderBytes;
-      for (const auto& n : tree_nodes(first, rank_first_chunk(S, ex_.ranks, r + 1))) {
+      for (const auto& n : tree_nodes(first, rank_first_chunk(S, K, r + 1))) {
         all_.push_back({n, at});
         at += index_t(sizeof(double)) + P_ * index_t(sizeof(T));
       }
@@ -142,10 +170,12 @@ class ChunkedGradient {
   }
 
   index_t params() const { return P_; }
+  // How many leaves may run at once (each needing its own workspace).
+  int slots() const { return int(slots_.size()); }
   // Chunk c's first row in a batch of mb rows: rows [c mb / S, (c + 1) mb / S) of the whole
   // batch (some empty when mb < S); sharded, of this rank's mb rows, cut into its S / K.
   index_t chunk_begin(index_t c, index_t mb) const {
-    return ex_.sharded() ? (c - c0_) * mb / (c1_ - c0_) : c * mb / S_;
+    return ex_.sharded() ? (c - c0_) * mb / (c1_ - c0_) : c * mb / S_;  // (virtual ranks: S)
   }
 
   // This rank's nodes, leaf by leaf (see Leaf). Then the exchange, then the tree. Returns the summed gradient (P
@@ -154,20 +184,33 @@ class ChunkedGradient {
   T* reduce(const Leaf& leaf, const Header& mine,
             double* J, Header* all) {
     std::memcpy(ex_.send, &mine, sizeof(mine));
-    index_t slot = kHeaderBytes;
-    for (const auto& n : mine_) {
-      sum_node(n, leaf, ex_.send + slot);
-      slot += index_t(sizeof(double)) + P_ * index_t(sizeof(T));
+    auto sum_slot = [&](int t) {
+      index_t at = slots_[t].offset + kHeaderBytes;
+      for (const auto& n : slots_[t].nodes) {
+        sum_node(n, leaf, ex_.send + at, slots_[t].pool, t);
+        at += index_t(sizeof(double)) + P_ * index_t(sizeof(T));
+      }
+    };
+    if (slots() > 1) {
+      parallel_region(slots(), [&](int t, int nt) {
+        for (int s = t; s < slots(); s += nt) sum_slot(s);
+      });
+    } else {
+      sum_slot(0);
     }
-    if (ex_.run) ex_.run();
-    *all = Header{};
-    for (index_t r = 0, at = 0; r < ex_.ranks; ++r) {
-      Header h;
-      std::memcpy(&h, ex_.recv + at, sizeof(h));
-      all->flags |= h.flags;
-      all->rows += h.rows;
-      all->wsum += h.wsum;
-      at += message_bytes(S_, ex_.ranks, r, P_, sizeof(T));
+    if (!ex_.run) {  // one process: its own header
+      *all = mine;
+    } else {
+      ex_.run();
+      *all = Header{};
+      for (index_t r = 0, at = 0; r < ex_.ranks; ++r) {
+        Header h;
+        std::memcpy(&h, ex_.recv + at, sizeof(h));
+        all->flags |= h.flags;
+        all->rows += h.rows;
+        all->wsum += h.wsum;
+        at += message_bytes(S_, ex_.ranks, r, P_, sizeof(T));
+      }
     }
     const auto top = tree_nodes(0, S_);
     std::uint8_t* acc = eval(top.back());
@@ -215,7 +258,8 @@ class ChunkedGradient {
   // equal-sized top entries are added as soon as they meet: n's halves, recursively. A
   // leaf meets the top entries of sizes 1, 2, 4, ...: it adds its gradient into them
   // itself (Leaf's `into`), so only the loss parts are added here.
-  void sum_node(const TreeNode& n, const Leaf& leaf, std::uint8_t* out) {
+  void sum_node(const TreeNode& n, const Leaf& leaf, std::uint8_t* out,
+                std::vector<std::vector<T>>& pool, int slot) {
     struct Entry {
       std::uint8_t* at;
       index_t size;
@@ -226,9 +270,10 @@ class ChunkedGradient {
       into.clear();
       for (size_t k = 0; k < stack.size() && stack[stack.size() - 1 - k].size == index_t(1) << k; ++k)
         into.push_back(grad(stack[stack.size() - 1 - k].at));
-      std::uint8_t* buf = stack.empty() ? out : scratch(stack.size());
+      std::uint8_t* buf =
+          stack.empty() ? out : reinterpret_cast<std::uint8_t*>(pool[stack.size() - 1].data());
       double J = 0;
-      leaf(c, grad(buf), &J, into);
+      leaf(c, grad(buf), &J, into, slot);
       std::memcpy(buf, &J, sizeof(double));
       stack.push_back({buf, 1});
       while (stack.size() >= 2 && stack[stack.size() - 1].size == stack[stack.size() - 2].size) {
@@ -248,17 +293,20 @@ class ChunkedGradient {
     std::memcpy(a, &ja, sizeof(double));
   }
 
-  // The pool's buffer for stack depth `depth` (>= 1), as a node (loss part, gradient).
-  std::uint8_t* scratch(size_t depth) { return reinterpret_cast<std::uint8_t*>(pool_[depth - 1].data()); }
 
   const Network<T>& net_;
   index_t S_, P_ = 0, c0_ = 0, c1_ = 0;
   Exchange ex_;
   std::vector<index_t> offW_, offb_;
-  std::vector<TreeNode> mine_;
+  struct Slot {
+    std::vector<TreeNode> nodes;          // the tree nodes it sums
+    std::vector<std::vector<T>> pool;     // its stack's buffers past the first
+    index_t offset;                       // its message's offset in send
+  };
+  std::vector<Slot> slots_;
   std::vector<Placed> all_;
-  std::vector<std::vector<T>> pool_;
   std::vector<std::uint8_t> local_;
+  index_t virt_ = 1;
 };
 
 }  // namespace nnfast::nn

@@ -209,8 +209,9 @@ double chunked_loss_and_gradients(const Network<T>& net, const TrainingData<T>& 
                                   index_t S, const Exchange& ex, double alpha, double loss_scale,
                                   const std::vector<T*>& dWs, const std::vector<T*>& dbs) {
   const index_t m = data.m, L = net.layers();
-  ChunkedGradient<T> cg(net, S, ex);
-  Workspace<T> ws(net, (m + S - 1) / S, net.sizes[L], data.X == nullptr);
+  ChunkedGradient<T> cg(net, S, ex, max_threads());
+  std::vector<Workspace<T>> ws;
+  for (int s = 0; s < cg.slots(); ++s) ws.emplace_back(net, (m + S - 1) / S, net.sizes[L], data.X == nullptr);
   Header mine, all;
   mine.rows = m;
   mine.wsum = 0;
@@ -221,10 +222,10 @@ double chunked_loss_and_gradients(const Network<T>& net, const TrainingData<T>& 
   }
   double J = 0;
   const T* G = cg.reduce(
-      [&](index_t c, T* g, double* Jc, const std::vector<T*>& into) {
+      [&](index_t c, T* g, double* Jc, const std::vector<T*>& into, int slot) {
         const index_t r0 = cg.chunk_begin(c, m);
-        chunk_gradient(net, ws, data, nullptr, r0, cg.chunk_begin(c + 1, m) - r0, mine.wsum,
-                       loss_scale, cg, g, Jc, into);
+        chunk_gradient(net, ws[slot], data, nullptr, r0, cg.chunk_begin(c + 1, m) - r0,
+                       mine.wsum, loss_scale, cg, g, Jc, into);
       },
       mine, &J, &all);
   const T lambda = T(alpha / mine.wsum);
@@ -259,13 +260,16 @@ class EpochLoop {
     const bool sparse = data.X == nullptr;
     const index_t S = cfg_.reduction_chunks;
     std::unique_ptr<ChunkedGradient<T>> chunked;
-    if (S > 0) chunked = std::make_unique<ChunkedGradient<T>>(net_, S, ex);
+    if (S > 0) chunked = std::make_unique<ChunkedGradient<T>>(net_, S, ex, max_threads());
     sharded_ = ex.sharded();
     // A chunked step holds one chunk at a time: at most ceil(batch / chunks) rows, the
     // chunks being S of the batch, or sharded this rank's S / ranks of its part.
     const index_t parts = S > 0 ? (sharded_ ? S / ex.ranks : S) : 1;
-    Workspace<T> ws(net_, (batch + parts - 1) / parts, k,
-                    sparse || order.rows != nullptr || order.rng != nullptr);
+    const bool gather = sparse || order.rows != nullptr || order.rng != nullptr;
+    std::vector<Workspace<T>> wss;  // one per chunk slot (threads as virtual ranks)
+    for (int s = 0; s < (chunked ? chunked->slots() : 1); ++s)
+      wss.emplace_back(net_, (batch + parts - 1) / parts, k, gather);
+    Workspace<T>& ws = wss[0];
     // The shuffled order, carried from epoch to epoch (only when shuffling: a memory-mapped
     // fit of 1.5 M rows need not hold 12 MB of indices it never reads).
     std::vector<std::int64_t> sample_idx(static_cast<size_t>(order.rng && !order.rows ? n : 0));
@@ -314,7 +318,7 @@ class EpochLoop {
           mine.wsum = batch_weight_sum(data.w, rows, start, mb);
           if (!ex.sharded() && !(mine.wsum > 0)) continue;
           mine.flags = poll() ? kFlagStop : 0;
-          const double J = chunked_step(*chunked, ws, data, rows, start, mb, mine, &all);
+          const double J = chunked_step(*chunked, wss, data, rows, start, mb, mine, &all);
           if (all.flags & kFlagStop) return FitStatus::Interrupted;
           if (!(all.wsum > 0)) continue;  // sharded: a batch of zero weight in all
           if (!std::isfinite(J)) {
@@ -411,7 +415,8 @@ class EpochLoop {
   // batch weighs nothing (all->wsum = 0) or J is not finite (the caller restores). mine:
   // this rank's rows of the batch (from `start`, mb of them) and their weight sum.
   // Returns the batch's J; all: the headers summed over the ranks.
-  double chunked_step(ChunkedGradient<T>& cg, Workspace<T>& ws, const TrainingData<T>& data,
+  double chunked_step(ChunkedGradient<T>& cg, std::vector<Workspace<T>>& ws,
+                      const TrainingData<T>& data,
                       const std::int64_t* rows, index_t start, index_t mb, const Header& mine,
                       Header* all) {
     const index_t L = net_.layers();
@@ -419,10 +424,10 @@ class EpochLoop {
     // are left unnormalised (W = 1, exact) and the sum is divided by it afterwards.
     const bool sharded = sharded_;
     const double wnorm = sharded ? 1.0 : mine.wsum;
-    auto leaf = [&](index_t c, T* g, double* J, const std::vector<T*>& into) {
+    auto leaf = [&](index_t c, T* g, double* J, const std::vector<T*>& into, int slot) {
       const index_t r0 = cg.chunk_begin(c, mb);
-      chunk_gradient(net_, ws, data, rows, start + r0, cg.chunk_begin(c + 1, mb) - r0, wnorm,
-                     cfg_.loss_scale, cg, g, J, into);
+      chunk_gradient(net_, ws[slot], data, rows, start + r0, cg.chunk_begin(c + 1, mb) - r0,
+                     wnorm, cfg_.loss_scale, cg, g, J, into);
     };
     double J = 0;
     T* G = cg.reduce(leaf, mine, &J, all);
