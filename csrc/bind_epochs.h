@@ -52,7 +52,8 @@ using bytes_array = py::array_t<std::uint8_t, py::array::c_style>;
 // to end), run() a Python callable that fills recv from every rank's send (an Allgatherv),
 // shard None (every rank holds all rows) or (local_batch, steps, n_total) (nn::Exchange).
 template <typename T>
-nn::Exchange exchange_route(py::handle route, const nn::FitConfig& cfg, index_t n_params) {
+nn::Exchange exchange_route(py::handle route, index_t S, const nn::Network<T>& net) {
+  const index_t n_params = net.params();
   if (!py::isinstance<py::tuple>(route) || py::len(route) != 6)
     throw py::type_error("exchange must be (ranks, rank, send, recv, run, shard)");
   auto t = py::reinterpret_borrow<py::tuple>(route);
@@ -63,7 +64,6 @@ nn::Exchange exchange_route(py::handle route, const nn::FitConfig& cfg, index_t 
   } catch (const py::cast_error&) {
     throw py::type_error("exchange's ranks and rank must be ints");
   }
-  const index_t S = cfg.reduction_chunks;
   if (S < 1) fail("a distributed fit needs reduction_chunks >= 1");
   if (ex.ranks < 1 || ex.ranks > S || S % ex.ranks != 0)
     fail("reduction_chunks (" + std::to_string(S) + ") must be a multiple of the number of "
@@ -174,6 +174,24 @@ void training_inputs(nn::TrainingData<T>& td, py::handle X, index_t m, index_t d
   td.csr = {data.data(), indices.data(), indptr.data(), wide};
 }
 
+// The training set as the loops read it: X (dense or CSR rows, see training_inputs), Y (m x
+// the network's outputs, m >= 1), sample weights (m) or none.
+template <typename T>
+nn::TrainingData<T> training_data(py::handle X, const carray<T>& Y,
+                                  const std::optional<carray<T>>& sample_weight,
+                                  const nn::Network<T>& net) {
+  require_ndim(Y, 2, "Y");
+  const index_t m = Y.shape(0);
+  if (m < 1) fail("Y must have at least one row");
+  require_shape(Y, {m, net.sizes.back()}, "Y");
+  nn::TrainingData<T> data;
+  training_inputs(data, X, m, net.sizes[0]);
+  data.Y = Y.data();
+  data.w = weights_ptr(sample_weight, m);
+  data.m = m;
+  return data;
+}
+
 // Every epoch of a stochastic fit (csrc/nn/epochs.h). `config` is read, `state` (the
 // bookkeeping carried across calls) written back, also when a callback raises; the
 // optimizer state arrays, the best parameters (early stopping) and the shuffle RNG's
@@ -191,15 +209,8 @@ nn::FitStatus run_epochs(py::list loss_curve, py::object X, carray<T> Y,
                          std::optional<py::function> epoch_end, bool poll_signals,
                          std::optional<py::tuple> exchange) {
   auto net = network<T>(Ws, bs, act, slope, head, true);
-  require_ndim(Y, 2, "Y");
-  const index_t m = Y.shape(0);
-  if (m < 1) fail("Y must have at least one row");
-  require_shape(Y, {m, net.sizes.back()}, "Y");
-  nn::TrainingData<T> data;
-  training_inputs(data, X, m, net.sizes[0]);
-  data.Y = Y.data();
-  data.w = weights_ptr(sample_weight, m);
-  data.m = m;
+  const nn::TrainingData<T> data = training_data(X, Y, sample_weight, net);
+  const index_t m = data.m;
 
   // Copies: a callback may change the Python objects while the loop runs.
   const nn::FitConfig cfg = config;
@@ -257,11 +268,7 @@ nn::FitStatus run_epochs(py::list loss_curve, py::object X, carray<T> Y,
       }
     };
   }
-  if (exchange) {
-    index_t P = 0;
-    for (index_t l = 0; l < L; ++l) P += net.sizes[l] * net.sizes[l + 1] + net.sizes[l + 1];
-    hooks.exchange = exchange_route<T>(*exchange, cfg, P);
-  }
+  if (exchange) hooks.exchange = exchange_route<T>(*exchange, cfg.reduction_chunks, net);
   if (poll_signals) {
     hooks.interrupted = [] {
       py::gil_scoped_acquire gil;
@@ -420,26 +427,15 @@ double chunked_loss_and_gradients(py::list dWs, py::list dbs, py::object X, carr
                                   double loss_scale, index_t chunks,
                                   std::optional<py::tuple> exchange) {
   auto net = network<T>(Ws, bs, act, slope, head);
-  require_ndim(Y, 2, "Y");
-  const index_t m = Y.shape(0);
-  if (m < 1) fail("Y must have at least one row");
-  require_shape(Y, {m, net.sizes.back()}, "Y");
-  nn::TrainingData<T> data;
-  training_inputs(data, X, m, net.sizes[0]);
-  data.Y = Y.data();
-  data.w = weights_ptr(sample_weight, m);
-  data.m = m;
+  const nn::TrainingData<T> data = training_data(X, Y, sample_weight, net);
+  const index_t m = data.m;
   if (chunks < 1 || chunks > m) fail("chunks must be in [1, rows]");
   if (!std::isfinite(alpha) || alpha < 0) fail("alpha must be a finite number >= 0");
   if (!std::isfinite(loss_scale) || loss_scale <= 0) fail("loss_scale must be a finite number > 0");
   auto gW = layer_outputs(dWs, net, "dWs", false), gb = layer_outputs(dbs, net, "dbs", true);
   nn::Exchange ex;
   if (exchange) {
-    nn::FitConfig cfg;
-    cfg.reduction_chunks = chunks;
-    index_t P = 0;
-    for (index_t l = 0; l < net.layers(); ++l) P += (net.sizes[l] + 1) * net.sizes[l + 1];
-    ex = exchange_route<T>(*exchange, cfg, P);
+    ex = exchange_route<T>(*exchange, chunks, net);
     if (ex.sharded()) fail("the whole-data gradient takes every row on every rank (no shard)");
   }
   py::gil_scoped_release nogil;

@@ -115,7 +115,7 @@ class ChunkedGradient {
   // for networks whose products are too small to split, when the nodes' buffers are small.
   ChunkedGradient(const Network<T>& net, index_t S, const Exchange& ex, int threads = 1)
       : net_(net), S_(S), ex_(ex) {
-    const index_t L = net.layers();
+    const index_t L = net.layers();  // scikit-learn's order: every W[l], then every b[l]
     for (index_t l = 0; l < L; ++l) {
       offW_.push_back(P_);
       P_ += net.sizes[l] * net.sizes[l + 1];

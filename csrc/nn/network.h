@@ -24,6 +24,12 @@ struct Network {
   Head head = Head::Softmax;   // output layer and its loss
 
   index_t layers() const { return static_cast<index_t>(W.size()); }
+  // How many parameters: every W[l] and b[l].
+  index_t params() const {
+    index_t P = 0;
+    for (index_t l = 0; l < layers(); ++l) P += (sizes[l] + 1) * sizes[l + 1];
+    return P;
+  }
   // The widest layer after the inputs: the deltas' width (no delta is formed for X).
   index_t widest() const { return *std::max_element(sizes.begin() + 1, sizes.end()); }
 };
