@@ -30,7 +30,7 @@ import numpy as np
 
 from . import tables
 from .errors import DATA_EXTRA, CLIError
-from .tables import choose_target, format_bytes, whole_numbers_as_int
+from .tables import choose_target, first_duplicate, format_bytes, whole_numbers_as_int
 
 __all__ = ["read_csv", "read_csv_strict", "parse_number"]
 
@@ -241,12 +241,10 @@ def _check_header(path: str, header: list[str], line: int) -> None:
     if not any(header):
         raise CLIError(f"{path} line {line}: the header row names no columns (the first "
                        f"line must be the column names)")
-    seen: dict[str, int] = {}
-    for j, name in enumerate(header):
-        if name in seen:
-            raise CLIError(f"{path} line {line}: duplicate column name {name!r} (columns "
-                           f"{seen[name] + 1} and {j + 1})")
-        seen[name] = j
+    dup = first_duplicate(header)
+    if dup:
+        raise CLIError(f"{path} line {line}: duplicate column name {dup[0]!r} (columns "
+                       f"{dup[1]} and {dup[2]})")
 
 
 def read_csv_strict(path: str, target: str | None, need_target: bool, n_features: int | None,

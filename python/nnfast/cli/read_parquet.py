@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import CLIError, require
-from .tables import check_fits_in_memory, choose_target
+from .tables import check_fits_in_memory, choose_target, first_duplicate
 
 __all__ = ["read_parquet"]
 
@@ -100,12 +100,9 @@ def read_parquet(path: str, target: str | None, need_target: bool, n_features: i
     header = list(schema.names)
     if not header:
         raise CLIError(f"{path} has no columns")
-    seen: dict[str, int] = {}
-    for j, name in enumerate(header):
-        if name in seen:
-            raise CLIError(f"{path}: duplicate column name {name!r} (columns {seen[name] + 1} "
-                           f"and {j + 1})")
-        seen[name] = j
+    dup = first_duplicate(header)
+    if dup:
+        raise CLIError(f"{path}: duplicate column name {dup[0]!r} (columns {dup[1]} and {dup[2]})")
     if metadata.num_rows == 0:
         raise CLIError(f"{path} has no rows")
     t = choose_target(path, header, target, need_target, n_features)

@@ -11,7 +11,7 @@ import numpy as np
 from .errors import CLIError
 
 __all__ = ["physical_memory", "format_bytes", "check_fits_in_memory", "choose_target",
-           "whole_numbers_as_int", "PARQUET_SUFFIXES", "CSV_MEMORY_FACTOR", "EXACT_INT"]
+           "whole_numbers_as_int", "first_duplicate", "PARQUET_SUFFIXES", "CSV_MEMORY_FACTOR", "EXACT_INT"]
 
 # Integers up to 2**53 are exact in float64: a whole-number float target beyond that is
 # kept as float rather than cast to an int64 the text did not say.
@@ -77,3 +77,13 @@ def whole_numbers_as_int(y: np.ndarray) -> np.ndarray:
     if np.all(y == np.round(y)) and np.all(np.abs(y) <= EXACT_INT):
         return y.astype(np.int64)
     return y
+
+
+def first_duplicate(names: list[str]) -> tuple[str, int, int] | None:
+    """The first column name given twice, with its two (1-based) positions, or None."""
+    seen: dict[str, int] = {}
+    for j, name in enumerate(names):
+        if name in seen:
+            return name, seen[name] + 1, j + 1
+        seen[name] = j
+    return None
