@@ -410,32 +410,21 @@ class TestSharded:
                 np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
             assert got.loss_ == pytest.approx(whole.loss_, rel=1e-12)
 
-    def test_classes_are_the_union_of_the_shards(self):
+    @pytest.mark.parametrize("column", [False, True], ids=["1-D y", "column-vector y"])
+    def test_classes_are_the_union_of_the_shards(self, column):
         X, y = data(n=600)
         order = np.argsort(y, kind="stable")  # rank 0 holds no class 2, rank 1 no class 0
-        X, y = X[order], y[order]
+        X, y = X[order], y[order].reshape((-1, 1) if column else -1)
 
         def ranks(comm):
             part = slice(0, 300) if comm.Get_rank() == 0 else slice(300, None)
             return distributed.fit(MLPClassifier((4,), max_iter=1, random_state=0,
                                                  reduction_chunks=2),
                                    X[part], y[part], comm=comm, data="sharded").classes_
-        for classes in on_ranks(2, ranks):
-            np.testing.assert_array_equal(classes, [0, 1, 2])
-
-    def test_a_column_vector_y_takes_the_union_of_labels_too(self):
-        X, y = data(n=600)
-        order = np.argsort(y, kind="stable")
-        X, y = X[order], y[order].reshape(-1, 1)
-
-        def ranks(comm):
-            part = slice(0, 300) if comm.Get_rank() == 0 else slice(300, None)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # scikit-learn's column-vector y warning
-                return distributed.fit(MLPClassifier((4,), max_iter=1, random_state=0,
-                                                     reduction_chunks=2),
-                                       X[part], y[part], comm=comm, data="sharded").classes_
-        for classes in on_ranks(2, ranks):
+        with warnings.catch_warnings():  # (the process's: every rank's thread)
+            warnings.simplefilter("ignore")  # scikit-learn's column-vector y warning
+            got = on_ranks(2, ranks)
+        for classes in got:
             np.testing.assert_array_equal(classes, [0, 1, 2])
 
     def test_balanced_class_weights_are_refused_for_shards(self):
