@@ -62,63 +62,6 @@ CASES = {
 }
 
 
-def _status():
-    out = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("RssAnon", "RssFile", "RssShmem", "VmHWM"):
-                out[key] = int(value.split()[0]) * 1024
-    return out
-
-
-def _mapped(status):
-    """The pages of mapped files: RssFile, or RssShmem for a file on tmpfs."""
-    return status["RssFile"] + status["RssShmem"]
-
-
-def _reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _measure(fit):
-    """Run fit(); its seconds and the anonymous memory it added at its peak (bytes)."""
-    import threading
-
-    base = _status()
-    hwm = _reset_peak()
-    peak = {"anon": base["RssAnon"], "file": _mapped(base)}
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            s = _status()
-            peak["anon"] = max(peak["anon"], s["RssAnon"])
-            peak["file"] = max(peak["file"], _mapped(s))
-            time.sleep(0.001)
-
-    t = threading.Thread(target=sample)
-    t.start()
-    t0 = time.perf_counter()
-    try:
-        fit()
-    finally:
-        seconds = time.perf_counter() - t0
-        done.set()
-        t.join()
-    end = _status()
-    added = peak["anon"] - base["RssAnon"]
-    if hwm:  # VmHWM = max(anon + file + shmem) over the fit, the mapped pages <= their max
-        added = max(added, end["VmHWM"] - max(peak["file"], _mapped(end)) - base["RssAnon"])
-    return seconds, {"added": added, "base_anon": base["RssAnon"], "vmhwm": end["VmHWM"],
-                     "file_pages": _mapped(end) - _mapped(base)}
-
-
 def _digest(Ws, bs):
     import hashlib
 
@@ -186,7 +129,10 @@ def child(spec):
             getattr(est, method)(Xs, y, **kw)
             return est.coefs_, est.intercepts_
     out = {}
-    seconds, mem = _measure(lambda: out.setdefault("map", run(X)))
+    from nnfast.bench.memory import measure
+
+    mem = measure(lambda: out.setdefault("map", run(X)))
+    seconds = mem.pop("seconds")
     t0 = time.perf_counter()
     Xm = np.array(X)
     copy_s = time.perf_counter() - t0

@@ -25,65 +25,20 @@ import nnfast
 # modules) on a few in-memory rows, measures one fit on the map, and repeats the same fit on
 # an in-memory copy for the digests. Anonymous memory is sampled by a thread every ms
 # (the GIL is released in the loop) and bounded below again by the peak RSS (VmHWM, reset
-# before the fit) less the file pages; tracemalloc counts every NumPy allocation exactly.
+# before the fit) less the file pages; tracemalloc counts every NumPy allocation exactly
+# (nnfast.bench.memory.measure, which benchmarks/memmap.py uses too).
 _CHILD = r"""
-import hashlib, json, os, sys, threading, time, tracemalloc, warnings
+import hashlib, json, os, sys, warnings
 import numpy as np
 warnings.simplefilter("ignore")
 import nnfast
-
-def status():
-    out = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("RssAnon", "RssFile", "RssShmem", "VmHWM"):
-                out[key] = int(value.split()[0]) * 1024
-    return out
-
-def mapped(s):  # the file's pages: RssFile, or RssShmem where the folder is a tmpfs
-    return s["RssFile"] + s["RssShmem"]
-
-def reset_peak():
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
+from nnfast.bench.memory import measure
 
 def digest(est):
     h = hashlib.sha256()
     for a in est.coefs_ + est.intercepts_:
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
-
-def measured(fit):
-    base = status()
-    hwm = reset_peak()
-    peak = {"anon": base["RssAnon"], "file": mapped(base)}
-    done = threading.Event()
-    def sample():
-        while not done.is_set():
-            s = status()
-            peak["anon"] = max(peak["anon"], s["RssAnon"])
-            peak["file"] = max(peak["file"], mapped(s))
-            time.sleep(0.001)
-    t = threading.Thread(target=sample)
-    tracemalloc.start()
-    t.start()
-    try:
-        fit()
-    finally:
-        done.set()
-        t.join()
-    numpy_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    end = status()
-    anon = peak["anon"] - base["RssAnon"]
-    if hwm:  # VmHWM = max(anon + file + shmem) over the fit, mapped pages being <= their max
-        anon = max(anon, end["VmHWM"] - max(peak["file"], mapped(end)) - base["RssAnon"])
-    return {"anon": anon, "numpy": numpy_peak, "file": mapped(end) - mapped(base)}
 
 folder, n, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 cases = json.loads(sys.argv[4])
@@ -113,7 +68,7 @@ for case in cases:
                                    **{k: v[:600] if k == "sample_weight" else v
                                       for k, v in kw.items()})
     est = Est(**params)
-    mem = measured(lambda: getattr(est, method)(X, y, **kw))
+    mem = measure(lambda: getattr(est, method)(X, y, **kw), numpy=True)
     again = Est(**params)
     getattr(again, method)(np.array(X), y, **kw)
     results.append({"case": case, "X_bytes": X.nbytes, **mem, "digest": digest(est),
@@ -149,12 +104,12 @@ def test_a_fit_on_a_memory_map_adds_far_less_than_a_copy_of_X(tmp_path):
     assert len(results) == len(_CASES)
     for r in results:
         case, bound = r["case"], r["X_bytes"] / 2
-        what = f"{case}: anon +{r['anon'] / 2**20:.1f} MB, NumPy peak " \
+        what = f"{case}: anon +{r['added'] / 2**20:.1f} MB, NumPy peak " \
                f"{r['numpy'] / 2**20:.1f} MB, X {r['X_bytes'] / 2**20:.0f} MB"
-        assert r["anon"] < bound, what
+        assert r["added"] < bound, what
         assert r["numpy"] < bound, what
         # the fit did read X, from the file's pages
-        assert r["file"] > r["X_bytes"] / 2, what
+        assert r["file_pages"] > r["X_bytes"] / 2, what
         # and computed exactly what the same fit on an in-memory X computes
         assert r["digest"] == r["digest_in_memory"], what
 
