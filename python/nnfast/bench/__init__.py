@@ -6,7 +6,8 @@
 Modules: ``workloads`` (networks, data, work and memory), ``peers`` (one peer's timed fit in
 its own process), ``measure`` (the turns, best of), ``report`` (ratios, targets, tables),
 ``record`` (the run's Markdown file and RESULTS.md's section), ``chart`` (matplotlib),
-``targets.json`` (the speed targets, read by ``targets``), ``cli`` (the options).
+``targets.json`` (the speed targets, read by ``targets``), ``cli`` (the options), and
+``memory`` (the memory one call adds: benchmarks/memmap.py, tests/test_memmap.py).
 """
 from __future__ import annotations
 
