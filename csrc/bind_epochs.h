@@ -41,8 +41,8 @@ inline void check_config(const nn::FitConfig& c) {
   need(c.batch_size >= 1, "batch_size must be >= 1");
   need(c.max_iter >= 1, "max_iter must be >= 1");
   need(c.n_iter_no_change >= 1, "n_iter_no_change must be >= 1");
-  need(c.reduction_chunks >= 0 && c.reduction_chunks <= c.batch_size,
-       "reduction_chunks must be in [0, batch_size] (0: off)");
+  need(c.reduction_chunks >= 0 && c.reduction_chunks <= std::min(c.batch_size, nn::kMaxChunks),
+       "reduction_chunks must be in [0, min(batch_size, MAX_REDUCTION_CHUNKS)] (0: off)");
 }
 
 using bytes_array = py::array_t<std::uint8_t, py::array::c_style>;
@@ -99,10 +99,11 @@ nn::Exchange exchange_route(py::handle route, index_t S, const nn::Network<T>& n
     } catch (const py::cast_error&) {
       throw py::type_error("exchange's shard must be None or (local_batch, steps, n_total)");
     }
+    // steps: the longest shard's batches, so at most ceil(n_total / local_batch)
     if (ex.local_batch < 1 || ex.steps < 1 || ex.n_total < 1 || ex.local_batch > ex.n_total ||
-        ex.steps > ex.n_total)
-      fail("exchange's shard (local_batch, steps, n_total) must be positive, local_batch and "
-           "steps at most n_total");
+        ex.steps > (ex.n_total + ex.local_batch - 1) / ex.local_batch)
+      fail("exchange's shard (local_batch, steps, n_total) must be positive, local_batch at "
+           "most n_total and steps at most ceil(n_total / local_batch)");
   }
   return ex;
 }
@@ -268,7 +269,11 @@ nn::FitStatus run_epochs(py::list loss_curve, py::object X, carray<T> Y,
       }
     };
   }
-  if (exchange) hooks.exchange = exchange_route<T>(*exchange, cfg.reduction_chunks, net);
+  if (exchange) {
+    hooks.exchange = exchange_route<T>(*exchange, cfg.reduction_chunks, net);
+    if (hooks.exchange.sharded() && m > hooks.exchange.n_total)
+      fail("exchange's n_total must count this rank's rows too");
+  }
   if (poll_signals) {
     hooks.interrupted = [] {
       py::gil_scoped_acquire gil;
@@ -429,7 +434,8 @@ double chunked_loss_and_gradients(py::list dWs, py::list dbs, py::object X, carr
   auto net = network<T>(Ws, bs, act, slope, head);
   const nn::TrainingData<T> data = training_data(X, Y, sample_weight, net);
   const index_t m = data.m;
-  if (chunks < 1 || chunks > m) fail("chunks must be in [1, rows]");
+  if (chunks < 1 || chunks > std::min(m, nn::kMaxChunks))
+    fail("chunks must be in [1, min(rows, MAX_REDUCTION_CHUNKS)]");
   if (!std::isfinite(alpha) || alpha < 0) fail("alpha must be a finite number >= 0");
   if (!std::isfinite(loss_scale) || loss_scale <= 0) fail("loss_scale must be a finite number > 0");
   auto gW = layer_outputs(dWs, net, "dWs", false), gb = layer_outputs(dbs, net, "dbs", true);
@@ -444,7 +450,9 @@ double chunked_loss_and_gradients(py::list dWs, py::list dbs, py::object X, carr
 
 // Bytes of each rank's message in a distributed fit (csrc/nn/chunks.h), rank 0 first.
 inline std::vector<index_t> exchange_sizes(index_t S, index_t K, index_t n_params, index_t itemsize) {
-  if (S < 1 || K < 1 || K > S || S % K != 0) fail("reduction_chunks must be a positive multiple of the process count");
+  if (S < 1 || S > nn::kMaxChunks || K < 1 || K > S || S % K != 0)
+    fail("reduction_chunks must be a positive multiple of the process count, at most "
+         "MAX_REDUCTION_CHUNKS");
   if (n_params < 1 || (itemsize != 4 && itemsize != 8)) fail("n_params must be >= 1 and itemsize 4 or 8");
   std::vector<index_t> out;
   for (index_t r = 0; r < K; ++r) out.push_back(nn::message_bytes(S, K, r, n_params, itemsize));

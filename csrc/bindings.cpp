@@ -334,6 +334,7 @@ PYBIND11_MODULE(_core, m) {
   nnfast::nn::select_vec_ops(nnfast::gemm::active_isa());
   nnfast::nn::select_update_ops(nnfast::gemm::active_isa());
   register_types(m);
+  m.attr("MAX_REDUCTION_CHUNKS") = nnfast::nn::kMaxChunks;
   m.def("exchange_sizes", &nnfast::bind::exchange_sizes, py::arg("reduction_chunks"), py::arg("ranks"),
         py::arg("n_params"), py::arg("itemsize"),
         "Bytes of each rank's chunk-gradient message in a distributed fit, rank 0 first.");

@@ -190,11 +190,29 @@ def test_chunks_that_do_not_suit_the_process_count(S, K, match):
     assert all(m is not None and match in m for m in msgs)
 
 
-@pytest.mark.parametrize("S", [0, -1, 2.5, "8"])
+@pytest.mark.parametrize("S", [0, -1, 2.5, "8", 2**16 + 1, 10**18])
 def test_reduction_chunks_must_be_a_positive_int(S):
     X, y = data(n=50)
     with pytest.raises((ValueError, TypeError), match="reduction_chunks"):
         MLPClassifier((4,), max_iter=1, reduction_chunks=S).fit(X, y)
+
+
+def test_the_loop_refuses_more_chunks_than_it_could_ever_use():
+    """Every chunk slot costs a pass over the parameters a step, empty or not: the loop
+    itself refuses S past MAX_REDUCTION_CHUNKS (2^16), whatever batch_size claims."""
+    from nnfast import _core
+
+    X, y = data(n=50)
+    assert _core.MAX_REDUCTION_CHUNKS == 2**16
+    est = MLPClassifier((4,), max_iter=1, batch_size=10**18, reduction_chunks=2**16,
+                        random_state=0).fit(X, y)  # the most: 50 rows, 65536 slots
+    assert est.n_iter_ == 1
+    with pytest.raises(ValueError, match="MAX_REDUCTION_CHUNKS"):
+        _core.FitConfig(reduction_chunks=2**16 + 1, batch_size=10**18)  # accepted here,
+        _core.run_epochs([], X, np.eye(3)[y], None, [np.zeros((12, 3))], [np.zeros(3)], 3,
+                         0.01, 2, _core.FitConfig(reduction_chunks=2**16 + 1,
+                                                  batch_size=10**18, max_iter=1),
+                         _core.FitState(), None, None, None, None, None, None, False)
 
 
 def test_more_chunks_than_the_batch_has_rows_is_refused():

@@ -30,6 +30,10 @@
 
 namespace nnfast::nn {
 
+// The most chunks a batch may be cut into: every chunk slot costs a pass over the
+// parameters each step, even an empty one, so S is bounded by what could ever pay.
+constexpr index_t kMaxChunks = index_t(1) << 16;
+
 struct TreeNode {
   index_t lo, size;  // leaves lo .. lo + size - 1
 };

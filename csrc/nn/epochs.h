@@ -253,7 +253,7 @@ class EpochLoop {
     const index_t n = order.rows ? order.n : data.m;
     const Exchange& ex = hooks.exchange;
     // Sharded, a batch is local_batch rows of each rank's shard: `steps` of them an epoch.
-    const index_t batch = ex.sharded() ? ex.local_batch : std::min(index_t(cfg_.batch_size), n);
+    const index_t batch = std::min(ex.sharded() ? ex.local_batch : index_t(cfg_.batch_size), n);
     const index_t steps = ex.sharded() ? ex.steps : (n + batch - 1) / batch;
     const index_t n_total = ex.sharded() ? ex.n_total : n;
     const index_t d = net_.sizes[0], k = net_.sizes[net_.layers()];

@@ -117,7 +117,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         "callbacks": [None, list, tuple],
         "time_budget": [None, Interval(Real, 0, None, closed="neither")],
         "n_jobs": [None, Integral],
-        "reduction_chunks": [None, Interval(Integral, 1, None, closed="left")],
+        "reduction_chunks": [None, Interval(Integral, 1, _core.MAX_REDUCTION_CHUNKS,
+                                            closed="both")],
     }
 
     def __init__(self, hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate,

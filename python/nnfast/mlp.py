@@ -123,7 +123,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
         S: each mini-batch's gradient is computed as S contiguous chunks' gradients
         added in one fixed tree, so the model is the same bit for bit at any thread count
         and for any number of processes dividing S (:mod:`nnfast.distributed`). None:
-        one gradient per batch (scikit-learn's numbers). At most ``batch_size``.
+        one gradient per batch (scikit-learn's numbers). At most ``batch_size`` and 65536.
 
     Extra fitted attribute: ``validation_loss_curve_`` (list, or None without a
     validation set).
