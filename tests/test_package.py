@@ -66,8 +66,10 @@ def test_threadpoolctl_limits_the_kernels():
 def test_stub_declares_every_core_function():
     stub = pathlib.Path(_core.__file__).with_name("_core.pyi")
     assert stub.exists(), "the .pyi stub must ship next to the extension"
-    declared = {n.name for n in ast.parse(stub.read_text()).body
-                if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    body = ast.parse(stub.read_text()).body
+    declared = {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    declared |= {n.target.id for n in body  # constants, e.g. MAX_REDUCTION_CHUNKS: int
+                 if isinstance(n, ast.AnnAssign) and isinstance(n.target, ast.Name)}
     public = {n for n in dir(_core) if not n.startswith("_")}
     assert declared == public
 
