@@ -108,6 +108,72 @@ def test_binary_string_and_int_labels():
         assert pred.dtype == sk_nn.MLPClassifier(**FAST).fit(X, labels[y]).predict(X).dtype
 
 
+def _label_cases():
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 4, 50)
+    cases = {f"{dt}-{k}": (base % k).astype(dt) * (-3 if dt[0] in "if" else 3) + 1
+             for dt in ("int8", "int32", "int64", "uint8", "uint64", "float32", "float64")
+             for k in (1, 2, 3, 4)}
+    cases.update({
+        "big-uint64": np.array([2**64 - 1, 0, 2**63, 0], dtype=np.uint64),
+        "byteswapped": (base % 3).astype(">i8"),
+        "half-floats": base / 2,                       # continuous: scikit-learn's error
+        "nan": np.where(base == 1, np.nan, base),
+        "inf": np.where(base == 1, np.inf, base * 1.0),
+        "negative-zero": np.where(base == 1, -0.0, base * 1.0),
+        "huge-floats": base * 1e300,
+        "strings": np.array(["b", "a", "c"])[base % 3],
+        "bools": base > 1,
+        "2-D": np.stack([base % 2, base % 3], axis=1),
+    })
+    return cases
+
+
+@pytest.mark.parametrize("name", list(_label_cases()))
+def test_labels_are_encoded_as_label_binarizer_does(name):
+    """The classifier's direct label encoding (plain whole-number y) against scikit-learn's
+    LabelBinarizer itself: the same classes_ (values and dtype), y_type_ and indicator
+    matrix, or the same error; a y of classes seen in another fit, including labels
+    unknown to it, encodes as the binarizer would or refuses as it would."""
+    from sklearn.preprocessing import LabelBinarizer
+
+    from nnfast import _checks
+
+    y = _label_cases()[name]
+    # the direct path is taken for whole numbers, and only for them
+    plain = name.split("-")[0] in ("int8", "int32", "int64", "uint8", "uint64", "float32",
+                                   "float64", "big")
+    assert _checks._plain_labels(y) == plain
+
+    def outcome(fit, encode, y_fit, y_enc):
+        try:
+            lb = fit(LabelBinarizer(), y_fit)
+            got = (lb.classes_, lb.classes_.dtype, lb.y_type_, lb.sparse_input_)
+            return got, encode(lb, y_enc)
+        except ValueError as e:
+            return "error", str(e)
+
+    def ours():
+        return (_checks.fit_binarizer, lambda lb, y: _checks.binarize_labels(lb, y, 16))
+
+    def theirs():
+        return (lambda lb, y: lb.fit(y), lambda lb, y: lb.transform(y).astype(bool))
+
+    other = np.r_[y[:10], y[:3]] if y.ndim == 1 else y
+    for y_fit, y_enc in ((y, y), (y, y[::-1].copy()), (y[: len(y) // 2], other)):
+        a, b = outcome(*ours(), y_fit, y_enc), outcome(*theirs(), y_fit, y_enc)
+        if b[0] == "error":
+            assert a == b
+            continue
+        assert a[0] != "error", a[1]
+        (ca, da, ta, sa), Ya = a
+        (cb, db, tb, sb), Yb = b
+        np.testing.assert_array_equal(ca, cb)
+        assert (da, ta, sa) == (db, tb, sb)
+        assert Ya.dtype == Yb.dtype == bool and Ya.shape == Yb.shape
+        np.testing.assert_array_equal(Ya, Yb)
+
+
 def test_multilabel_and_multioutput():
     X, y = _clf_data()
     Y = np.column_stack([y == 0, y == 1, (y == 2) | (X[:, 0] > 0)]).astype(int)

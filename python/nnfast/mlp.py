@@ -171,7 +171,7 @@ class MLPClassifier(ClassifierMixin, BaseMultilayerPerceptron):
             self._label_binarizer = LabelBinarizer()
             # A sharded distributed fit: the union of every rank's labels
             union = getattr(getattr(self, "_distributed_session", None), "classes", None)
-            self._label_binarizer.fit(y if union is None else union)
+            _checks.fit_binarizer(self._label_binarizer, y if union is None else union)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
