@@ -60,6 +60,7 @@ def _spec(w: Workload, epochs: int, dt: str, threads: int, peer: str, rep: int,
     return {"peer": peer, "workload": w.name, "dtype": dt, "threads": threads,
             "dir": directory, "sizes": list(w.sizes), "activation": w.activation,
             "out": w.out, "batch": w.batch, "epochs": epochs, "lr": w.lr,
+            "estimator": w.estimator,
             "warmup": opts["warmup"] and (rep > 0 or not opts["cold_first"]),
             "inner_budget": opts["inner_budget"], "inner_max_fits": INNER_MAX_FITS,
             "rep": rep, "repeat": opts["repeat"],
@@ -157,8 +158,10 @@ def collect(w: Workload, rows: int, epochs: int, dt: str, threads: int, peers: l
                 os.path.join(directory, f"final_{base}_{dt}_{threads}.npz"))
         except (OSError, ValueError):
             r["weights_rel_diff"] = None
-        if peer == "sklearn" and (not r.get("sklearn_started_from_our_weights", True)
-                                  or r.get("sklearn_epochs_run", epochs) != epochs):
+        # an estimator's fit (scikit-learn's, or nnfast's where the workload says so) must
+        # have started from our weights and run every epoch
+        if (not r.get(f"{peer}_started_from_our_weights", True)
+                or r.get(f"{peer}_epochs_run", epochs) != epochs):
             r["loss_agrees"] = False
     return res
 

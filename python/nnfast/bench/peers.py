@@ -6,7 +6,8 @@ The peers, each training the same network from the same weights on the same batc
 plain SGD (no momentum, no L2 penalty):
 
 nnfast
-    nnfast.train: the whole run in one C++ call
+    nnfast.train: the whole run in one C++ call; for a workload whose spec says
+    "estimator", nnfast.MLPClassifier's whole fit under the same harness as scikit-learn's
 reference
     nnfast.reference.train: pure NumPy, one Python iteration per mini-batch
 sklearn
@@ -121,6 +122,15 @@ def _peer_nnfast(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0:
     impl = reference if ref else nnfast
     if not ref:
         nnfast._core.set_num_threads(spec["threads"])
+        if spec.get("estimator"):
+            fit, reset, check = _peer_estimator(spec, X, labels, W0, b0, nnfast.MLPClassifier,
+                                                "nnfast")
+
+            def facts() -> dict[str, Any]:
+                return {**check(), "nnfast_threads": nnfast._core.get_num_threads(),
+                        "gemm_kernel": nnfast.config()["gemm_kernel"]}
+
+            return fit, reset, facts
     kw = dict(learning_rate=spec["lr"], batch_size=spec["batch"], activation=spec["activation"],
               out_activation=spec["out"])
     if spec["warmup"]:
@@ -140,12 +150,21 @@ def _peer_nnfast(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0:
 
 
 def _peer_sklearn(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0: Any) -> Peer:
+    import sklearn
+    from sklearn.neural_network import MLPClassifier
+
+    fit, reset, check = _peer_estimator(spec, X, labels, W0, b0, MLPClassifier, "sklearn")
+    return fit, reset, lambda: {**check(), "sklearn": sklearn.__version__}
+
+
+def _peer_estimator(spec: dict[str, Any], X: Any, labels: Any, W0: Any, b0: Any,
+                    MLPClassifier: Any, name: str) -> Peer:
+    """An MLPClassifier class (scikit-learn's, or nnfast's drop-in) fitting plain SGD for
+    the spec's epochs from our weights: each fit() is one whole `fit(X, labels)`."""
     import warnings
 
     import numpy as np
-    import sklearn
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
 
     epochs = spec["epochs"]
     clf = MLPClassifier(hidden_layer_sizes=tuple(spec["sizes"][1:-1]),
@@ -165,7 +184,7 @@ def _peer_sklearn(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0
         clf.fit(X[sub], labels[sub])
     expected_out = "logistic" if spec["out"] == "logistic" else "softmax"
     if clf.out_activation_ != expected_out or len(clf.coefs_) != len(W0):
-        raise RuntimeError(f"sklearn built out_activation {clf.out_activation_} with "
+        raise RuntimeError(f"{name} built out_activation {clf.out_activation_} with "
                            f"{len(clf.coefs_)} layers; expected {expected_out}, {len(W0)}")
     clf.set_params(max_iter=epochs)
     start_ids: list[int] = []
@@ -196,9 +215,9 @@ def _peer_sklearn(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0
         # Every fit of the turn, the reported (last) one included.
         every = verdicts + [verdict()]
         epochs_run = sorted({e for e, _ in every})
-        return {"sklearn_epochs_run": epochs_run[0] if len(epochs_run) == 1 else epochs_run,
-                "sklearn_started_from_our_weights": all(ok for _, ok in every),
-                "sklearn_dtype": str(clf.coefs_[0].dtype), "sklearn": sklearn.__version__}
+        return {f"{name}_epochs_run": epochs_run[0] if len(epochs_run) == 1 else epochs_run,
+                f"{name}_started_from_our_weights": all(ok for _, ok in every),
+                f"{name}_dtype": str(clf.coefs_[0].dtype)}
 
     return fit, reset, check
 

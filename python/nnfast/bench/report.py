@@ -89,7 +89,7 @@ def derive(results: list[dict[str, Any]], peaks: dict[str, float], judge: bool =
                 res["targets"][f"vs {peer}"] = {"value": ratio, "target": goal,
                                                 "pass": ratio >= goal}
         goal = tg["fraction_of_fma_peak"].get(res["workload"])
-        if judge and goal is not None:
+        if judge and goal is not None and res["threads"] == 1:
             res["targets"]["% FMA peak"] = {"value": res["fraction_of_peak"], "target": goal,
                                             "pass": res["fraction_of_peak"] >= goal}
         # A warm first turn (--quick) leaves allocations from its warm-up: no memory verdict.
