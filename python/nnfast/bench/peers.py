@@ -123,14 +123,7 @@ def _peer_nnfast(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0:
     if not ref:
         nnfast._core.set_num_threads(spec["threads"])
         if spec.get("estimator"):
-            fit, reset, check = _peer_estimator(spec, X, labels, W0, b0, nnfast.MLPClassifier,
-                                                "nnfast")
-
-            def facts() -> dict[str, Any]:
-                return {**check(), "nnfast_threads": nnfast._core.get_num_threads(),
-                        "gemm_kernel": nnfast.config()["gemm_kernel"]}
-
-            return fit, reset, facts
+            return _peer_nnfast_estimator(spec, X, labels, W0, b0)
     kw = dict(learning_rate=spec["lr"], batch_size=spec["batch"], activation=spec["activation"],
               out_activation=spec["out"])
     if spec["warmup"]:
@@ -147,6 +140,14 @@ def _peer_nnfast(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0:
     extra = {"nnfast_threads": nnfast._core.get_num_threads(),
              "gemm_kernel": nnfast.config()["gemm_kernel"]}
     return fit, reset, extra
+
+
+def _peer_nnfast_estimator(spec: dict[str, Any], X: Any, labels: Any, W0: Any, b0: Any) -> Peer:
+    import nnfast
+
+    fit, reset, check = _peer_estimator(spec, X, labels, W0, b0, nnfast.MLPClassifier, "nnfast")
+    return fit, reset, lambda: {**check(), "nnfast_threads": nnfast._core.get_num_threads(),
+                                "gemm_kernel": nnfast.config()["gemm_kernel"]}
 
 
 def _peer_sklearn(spec: dict[str, Any], X: Any, Y: Any, labels: Any, W0: Any, b0: Any) -> Peer:
