@@ -174,7 +174,9 @@ def binarize_labels(binarizer: Any, y: Any, block_rows: int | None = None) -> np
 
     Each row's encoding depends on that row and the binarizer's classes alone, so the
     blocks give the same matrix, and y of a type the binarizer refuses (checked once, on
-    the whole y) gets the binarizer's own error. Sparse and small y go in one call."""
+    the whole y) gets the binarizer's own error. Sparse and small y go in one call. Every
+    label of y must be one of the classes (the estimators check that first): label_binarize
+    encodes an unknown label by the set of labels it is given with, which blocks change."""
     from sklearn.utils.multiclass import type_of_target
 
     block_rows = LABEL_BLOCK_ROWS if block_rows is None else block_rows
