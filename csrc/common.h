@@ -4,6 +4,11 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <exception>
+#include <memory>
+
+#include "team.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -36,7 +41,12 @@ inline int max_threads() {
 // digits' 200 x 64 x 100 products split in two went from 57 to 44 ms (float32) and 112 to
 // 70 ms (float64) a fit at 2 threads; 4 M, the bound before, kept them on one thread; 100 k
 // split small's 64 x 20 x 64 products and lost (2-core AMD EPYC, best of 3-4 runs each).
+// Inside a fit's loop the team hands work over in ~0.13 us, not ~0.8 (team.h), so there a
+// thread needs 50 k flops: every product of the digits network splits (its 0.4 M-flop
+// output-layer products too).
+constexpr double kTeamFlopsPerThread = 5e4;
 inline int threads_for(double work, double per_thread = 2.5e5) {
+  if (t_team) per_thread = kTeamFlopsPerThread;
   int t = max_threads();
   double useful = work / per_thread;
   if (useful < 2.0) return 1;
@@ -58,9 +68,15 @@ inline void static_range(index_t n, int t, int nt, index_t& begin, index_t& end)
 // ends the threads a smaller team leaves out and creates new ones when a larger team
 // follows, so a training step whose regions want 12, 2 and 6 threads paid thread creation
 // several times a step (16-core machine: mnist_like got slower past 2 threads).
+// Inside a fit's loop (with_team), the team's spinning hand-off replaces the region.
 template <typename F>
 inline void parallel_region(int threads, F&& body) {
 #ifdef _OPENMP
+  if (Team* team = t_team; team && threads > 1 && !team->busy() &&
+                           !g_forked_after_teams.load(std::memory_order_relaxed)) {
+    team->run(threads < team->size() ? threads : team->size(), body);
+    return;
+  }
   if (threads > 1) {
     if (!g_teams_started.load(std::memory_order_relaxed)) g_teams_started.store(true);
 #pragma omp parallel num_threads(max_threads())
@@ -73,6 +89,55 @@ inline void parallel_region(int threads, F&& body) {
   }
 #endif
   body(0, 1);
+}
+
+// Threads held by the process's teams at this moment (with_team).
+inline std::atomic<int> g_team_threads{0};
+
+// fn() on this thread with the other threads of the pool held as its Team (team.h) until
+// it returns: for stretches of many small kernels and no Python (a Python callback that
+// forked inside one would leave a child waiting at the region's end for threads it does
+// not have). Not nested: a thread that already leads a team, or has one thread, calls
+// fn() directly; so does one whose team would put more threads in teams than the process
+// has CPUs (Python threads training at once, the ranks of a LocalWorld, OMP_NUM_THREADS
+// above the CPU count): spinning threads would take turns on a core and every hand-off
+// would wait for the scheduler. Those run their kernels in OpenMP regions, as without.
+template <typename F>
+inline void with_team(F&& fn) {
+#ifdef _OPENMP
+  const int want = max_threads();
+  if (want > 1 && !t_team) {
+    if (g_team_threads.fetch_add(want) + want <= omp_get_num_procs()) {
+      g_teams_started.store(true);
+      std::exception_ptr error;
+      std::unique_ptr<Team> owner;
+#pragma omp parallel num_threads(want)
+      {
+        // Built once the team's size is known; single's barrier publishes it to all.
+#pragma omp single
+        owner = std::make_unique<Team>(omp_get_num_threads());
+        Team* team = owner.get();
+        if (omp_get_thread_num() == 0) {
+          t_team = team;
+          try {
+            fn();
+          } catch (...) {
+            error = std::current_exception();
+          }
+          t_team = nullptr;
+          team->stop();
+        } else {
+          team->serve(omp_get_thread_num());
+        }
+      }
+      g_team_threads.fetch_sub(want);
+      if (error) std::rethrow_exception(error);
+      return;
+    }
+    g_team_threads.fetch_sub(want);
+  }
+#endif
+  fn();
 }
 
 // body(i) for i in [0, n) on up to `threads` threads (statically split); with one thread, a

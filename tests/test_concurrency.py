@@ -387,3 +387,77 @@ def test_threads_hammering_one_estimator_leave_it_consistent():
     # the last call's epochs, as scikit-learn's does)
     assert est.t_ == 40 * len(est.loss_curve_)
     assert 1 <= est.n_iter_ <= len(est.loss_curve_)
+
+
+_TEAM_SCRIPT = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    import nnfast
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((600, 64)).astype(np.float32)
+    y = rng.integers(0, 10, 600)
+
+    def bits(est):
+        return b"".join(a.tobytes() for a in est.coefs_ + est.intercepts_)
+
+    def fit(callbacks=None, max_iter=6):  # products of 2.6 MFLOP a step: epochs on a team
+        est = nnfast.MLPClassifier((100,), batch_size=200, max_iter=max_iter, tol=0.0,
+                                   random_state=0, callbacks=callbacks)
+        return est.fit(X, y)
+
+    import warnings
+    warnings.simplefilter("ignore")  # max_iter reached: ConvergenceWarning
+    plain = bits(fit())
+    case = sys.argv[1]
+    if case == "raise":
+        def boom(est, info):
+            if info["epoch"] == 3:
+                raise ValueError("from the callback")
+        try:
+            fit([boom])
+        except ValueError as e:
+            assert "from the callback" in str(e), e
+        else:
+            raise SystemExit("the callback's exception was lost")
+        assert bits(fit()) == plain, "a fit after the failed one differs"
+    elif case == "nested":
+        inner_alone = bits(fit(max_iter=2))
+        seen = []
+        def inner(est, info):
+            seen.append(bits(fit(max_iter=2)))
+            est.predict(X)
+        assert bits(fit([inner])) == plain, "a fit inside the callback changed the outer fit"
+        assert len(seen) == 6 and all(s == inner_alone for s in seen), "the inner fits differ"
+    elif case == "fork":
+        def forker(est, info):
+            if info["epoch"] == 2:
+                pid = os.fork()
+                if pid == 0:
+                    sys.stdout.write("child\\n")
+                    sys.stdout.flush()
+                else:
+                    forker.child = pid
+        est = fit([forker])
+        if not hasattr(forker, "child"):  # the child: it finished the fit on one thread
+            os._exit(0 if bits(est) == plain else 3)
+        _, status = os.waitpid(forker.child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, "the forked child's fit differs"
+        assert bits(est) == plain
+    print("OK")
+""")
+
+
+@pytest.mark.parametrize("case", ["raise", "nested",
+                                  pytest.param("fork", marks=pytest.mark.skipif(
+                                      not hasattr(os, "fork"), reason="needs os.fork"))])
+def test_epoch_team_and_python_callbacks(case):
+    """At 2 threads an epoch's steps run on a team held in one OpenMP region (team.h); the
+    callbacks run between epochs, outside it. A callback that raises reaches the caller and
+    leaves the next fit's bits as before; one that fits and predicts with another estimator
+    changes neither fit; one that forks leaves a child that finishes the fit (on one thread,
+    never waiting for threads it lacks) with the parent's bits."""
+    env = dict(os.environ, OMP_NUM_THREADS="2")
+    proc = subprocess.run([sys.executable, "-c", _TEAM_SCRIPT, case], env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stdout + proc.stderr

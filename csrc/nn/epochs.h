@@ -14,6 +14,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "common.h"
@@ -294,6 +295,14 @@ class EpochLoop {
       return hooks.interrupted();
     };
     st_.n_iter = 0;
+    // A team pays only when some kernel of the step splits: a product big enough for two of
+    // a team's threads, or chunks shared among threads. (XOR's 1-step epochs would pay for
+    // entering the region each epoch and gain nothing.)
+    double most_flops = 0;
+    for (index_t l = 0; l < net_.layers(); ++l)
+      most_flops = std::max(most_flops, 2.0 * double(batch) * double(net_.sizes[l] * net_.sizes[l + 1]));
+    const bool use_team = max_threads() > 1 && (most_flops >= 2 * kTeamFlopsPerThread ||
+                                                (chunked && chunked->slots() > 1));
 
     for (index_t it = 0; it < cfg_.max_iter; ++it) {
       const std::int64_t* rows = nullptr;
@@ -306,53 +315,63 @@ class EpochLoop {
         rows = sample_idx.data();
       }
       checkpoint_save();
+      // The epoch's batches, with the threads held as a team (common.h's with_team) when
+      // some product of the step splits: its kernels hand their shares to threads already
+      // spinning instead of entering an OpenMP region each. Python hooks run outside it.
       double total = 0;
-      for (index_t step_i = 0; step_i < steps; ++step_i) {
-        const index_t start = std::min(step_i * batch, n), mb = std::min(batch, n - start);
-        if (chunked) {
-          // Every rank sees every row's weight (or, sharded, every rank's sum), so all skip
-          // a batch alike and normalise by the same sum; a stop flagged by any rank stops
-          // all, before the step.
-          Header mine, all;
-          mine.rows = mb;
-          mine.wsum = batch_weight_sum(data.w, rows, start, mb);
-          if (!ex.sharded() && !(mine.wsum > 0)) continue;
-          mine.flags = poll() ? kFlagStop : 0;
-          const double J = chunked_step(*chunked, wss, data, rows, start, mb, mine, &all);
-          if (all.flags & kFlagStop) return FitStatus::Interrupted;
-          if (!(all.wsum > 0)) continue;  // sharded: a batch of zero weight in all
+      auto batches = [&]() -> std::optional<FitStatus> {
+        for (index_t step_i = 0; step_i < steps; ++step_i) {
+          const index_t start = std::min(step_i * batch, n), mb = std::min(batch, n - start);
+          if (chunked) {
+            // Every rank sees every row's weight (or, sharded, every rank's sum), so all skip
+            // a batch alike and normalise by the same sum; a stop flagged by any rank stops
+            // all, before the step.
+            Header mine, all;
+            mine.rows = mb;
+            mine.wsum = batch_weight_sum(data.w, rows, start, mb);
+            if (!ex.sharded() && !(mine.wsum > 0)) continue;
+            mine.flags = poll() ? kFlagStop : 0;
+            const double J = chunked_step(*chunked, wss, data, rows, start, mb, mine, &all);
+            if (all.flags & kFlagStop) return FitStatus::Interrupted;
+            if (!(all.wsum > 0)) continue;  // sharded: a batch of zero weight in all
+            if (!std::isfinite(J)) {
+              checkpoint_restore();
+              return FitStatus::Diverged;
+            }
+            total += J * double(ex.sharded() ? all.rows : mb);  // (global: every rank's mb)
+            continue;
+          }
+          const T *Xb = data.X ? data.X + start * d : nullptr, *Yb = data.Y + start * k;
+          const T* wb = data.w ? data.w + start : nullptr;
+          if (rows) {  // (X's rows too when dense)
+            gather_rows(ws, data, rows + start, mb, d, k);
+            Xb = ws.Xb.data();
+            Yb = ws.Yb.data();
+            wb = data.w ? ws.wb.data() : nullptr;
+          }
+          const double wsum = weight_sum(wb, mb);
+          // A batch of zero weight carries no information (scikit-learn would divide by its
+          // zero sum): no step, nothing added to the loss, which still averages over all n.
+          // (Checked before a sparse batch is densified, which it then need not be.)
+          if (!(wsum > 0)) continue;
+          if (sparse) {
+            data.csr.gather(ws.Xb.data(), rows ? rows + start : nullptr, start, mb, d);
+            Xb = ws.Xb.data();
+          }
+          const double J = step(ws, Xb, Yb, wb, mb, wsum);
           if (!std::isfinite(J)) {
             checkpoint_restore();
             return FitStatus::Diverged;
           }
-          total += J * double(ex.sharded() ? all.rows : mb);  // (global: every rank's mb)
-          continue;
+          total += J * double(mb);
+          if (poll()) return FitStatus::Interrupted;
         }
-        const T *Xb = data.X ? data.X + start * d : nullptr, *Yb = data.Y + start * k;
-        const T* wb = data.w ? data.w + start : nullptr;
-        if (rows) {  // (X's rows too when dense)
-          gather_rows(ws, data, rows + start, mb, d, k);
-          Xb = ws.Xb.data();
-          Yb = ws.Yb.data();
-          wb = data.w ? ws.wb.data() : nullptr;
-        }
-        const double wsum = weight_sum(wb, mb);
-        // A batch of zero weight carries no information (scikit-learn would divide by its
-        // zero sum): no step, nothing added to the loss, which still averages over all n.
-        // (Checked before a sparse batch is densified, which it then need not be.)
-        if (!(wsum > 0)) continue;
-        if (sparse) {
-          data.csr.gather(ws.Xb.data(), rows ? rows + start : nullptr, start, mb, d);
-          Xb = ws.Xb.data();
-        }
-        const double J = step(ws, Xb, Yb, wb, mb, wsum);
-        if (!std::isfinite(J)) {
-          checkpoint_restore();
-          return FitStatus::Diverged;
-        }
-        total += J * double(mb);
-        if (poll()) return FitStatus::Interrupted;
-      }
+        return std::nullopt;
+      };
+      std::optional<FitStatus> halt;
+      if (use_team) with_team([&] { halt = batches(); });
+      else halt = batches();
+      if (halt) return *halt;
       st_.n_iter += 1;
       st_.loss = total / double(n_total);
       st_.t += n_total;
