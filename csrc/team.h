@@ -85,8 +85,8 @@ class Team {
   }
 
   // The next generation after `seen`: spun for (a new job normally comes within
-  // microseconds), then slept for, so that a long serial stretch on thread 0 (a Python
-  // callback, a validation score) leaves the other cores free.
+  // microseconds), then slept for, so that a long serial stretch on thread 0 (a step's
+  // exchange waiting on other ranks) leaves the other cores free.
   std::uint64_t wait_past(std::uint64_t seen) {
     constexpr int kSpins = 1 << 14;  // ~0.3-1 ms of pause instructions
     for (int i = 0; i < kSpins; ++i) {
