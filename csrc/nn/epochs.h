@@ -295,14 +295,14 @@ class EpochLoop {
       return hooks.interrupted();
     };
     st_.n_iter = 0;
-    // A team pays only when some kernel of the step splits: a product big enough for two of
-    // a team's threads, or chunks shared among threads. (XOR's 1-step epochs would pay for
-    // entering the region each epoch and gain nothing.)
+    // A team pays only when some kernel of the step splits: a product that threads_for
+    // gives two of a team's threads, or chunks shared among threads. (XOR's 1-step epochs
+    // would pay for entering the region each epoch and gain nothing.)
     double most_flops = 0;
     for (index_t l = 0; l < net_.layers(); ++l)
       most_flops = std::max(most_flops, 2.0 * double(batch) * double(net_.sizes[l] * net_.sizes[l + 1]));
-    const bool use_team = max_threads() > 1 && (most_flops >= 2 * kTeamFlopsPerThread ||
-                                                (chunked && chunked->slots() > 1));
+    const bool use_team = threads_for(most_flops, kTeamFlopsPerThread) > 1 ||
+                          (chunked && chunked->slots() > 1);
 
     for (index_t it = 0; it < cfg_.max_iter; ++it) {
       const std::int64_t* rows = nullptr;
