@@ -139,8 +139,10 @@ def _print_run(run: dict[str, Any], tabs: dict[str, str], passes: list[list[str]
         print(f"load    : {r['load_before']} before, {r['load_after']} after; {took}"
               + (f" ({r['rows']})" if len(run["runs"]) > 1 else ""))
     if run["imp"]:
-        print(f"import  : nnfast {run['imp']['import_nnfast_ms']:.0f} ms, bare python "
-              f"{run['imp']['python_pass_ms']:.0f} ms")
+        imp = run["imp"]
+        numpy = f"numpy {imp['import_numpy_ms']:.0f} ms, " if "import_numpy_ms" in imp else ""
+        print(f"import  : nnfast {imp['import_nnfast_ms']:.0f} ms, {numpy}bare python "
+              f"{imp['python_pass_ms']:.0f} ms")
     print("ratios  : peer time / nnfast time (above 1: nnfast faster); % of peak = GFLOP/s / "
           "(FMA peak/core × threads)")
     if run["quick"]:

@@ -104,8 +104,11 @@ def train_entry(run: dict[str, Any], tabs: dict[str, str], passes: list[list[str
                   f"{r['load_after']} after; the run took {took}.", ""]
     imp = run["imp"]
     if imp:
+        numpy = (f"`python -c \"import numpy\"`: {imp['import_numpy_ms']:.0f} ms, "
+                 if "import_numpy_ms" in imp else "")
         lines += [f"`python -c \"import nnfast\"`: {imp['import_nnfast_ms']:.0f} ms "
-                  f"(`python -c pass`: {imp['python_pass_ms']:.0f} ms), best of 5.", ""]
+                  f"({numpy}`python -c pass`: {imp['python_pass_ms']:.0f} ms), best of "
+                  f"{imp.get('reps', 5):.0f}.", ""]
     lines += ["**Command%s.**" % ("s" if len(runs) > 1 else ""), ""] + _commands(runs) + [""]
     for note in run["notes"]:
         lines += [f"Note: {note}", ""]
