@@ -68,7 +68,9 @@ inline void static_range(index_t n, int t, int nt, index_t& begin, index_t& end)
 // ends the threads a smaller team leaves out and creates new ones when a larger team
 // follows, so a training step whose regions want 12, 2 and 6 threads paid thread creation
 // several times a step (16-core machine: mnist_like got slower past 2 threads).
-// Inside a fit's loop (with_team), the team's spinning hand-off replaces the region.
+// Inside a fit's loop (with_team), the team's spinning hand-off replaces the region: each
+// `thread` there is a share that any of the team's threads may run (team.h), as the bits
+// allow, since a kernel's share is a fixed block of its work whoever computes it.
 template <typename F>
 inline void parallel_region(int threads, F&& body) {
 #ifdef _OPENMP
@@ -106,7 +108,7 @@ template <typename F>
 inline void with_team(F&& fn) {
 #ifdef _OPENMP
   const int want = max_threads();
-  if (want > 1 && !t_team) {
+  if (want > 1 && want <= Team::kMaxSize && !t_team) {
     if (g_team_threads.fetch_add(want) + want <= omp_get_num_procs()) {
       g_teams_started.store(true);
       std::exception_ptr error;
@@ -127,7 +129,7 @@ inline void with_team(F&& fn) {
           t_team = nullptr;
           team->stop();
         } else {
-          team->serve(omp_get_thread_num());
+          team->serve();
         }
       }
       g_team_threads.fetch_sub(want);

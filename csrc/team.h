@@ -2,8 +2,15 @@
 // OpenMP threads stay in one parallel region and each kernel's parallel work is handed to
 // them by a spinning fork-join. Entering an OpenMP region costs ~0.8 us on a 2-core AMD
 // EPYC (libgomp, threads already awake); this hand-off ~0.13 us, so products of a few
-// hundred thousand flops can be split and still gain. Which thread computes which block is
-// decided by the kernels as before: the bits do not change.
+// hundred thousand flops can be split and still gain.
+//
+// A job is a number of shares (one a thread), claimed one at a time by whichever threads
+// come: thread 0 (the caller) runs share 0 at once and then claims what is left, so a
+// worker slow to arrive (its vCPU taken by the host, or asleep) finds its share done and
+// the job ends without waiting for it. (Before, every worker ran its own share and
+// acknowledged every job: a late worker held up every kernel of the step.) Which share
+// computes which block is decided by the kernels as before, whichever thread runs it: the
+// bits do not change.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -15,26 +22,41 @@ namespace nnfast {
 
 class Team {
  public:
+  // Threads a team may have: a job has up to one share a thread, counted in 16 bits of
+  // the claim word.
+  static constexpr int kMaxSize = 0xffff;
+
   explicit Team(int size) : size_(size) {}
   int size() const { return size_; }
   // Whether a job is running: a kernel called from inside a job's body (thread 0's share)
   // runs on its own thread, as a nested OpenMP region would.
   bool busy() const { return busy_; }
 
-  // body(t, used) on threads 0..used-1 (the caller is thread 0); returns when all are done.
-  // An exception thrown by any share is rethrown here, on thread 0, after all are done.
+  // body(s, shares) for s in [0, shares), each share once, on any of the team's threads
+  // (the caller's included; shares <= size()); returns when all are done. An exception
+  // thrown by any share is rethrown here, on thread 0, after all are done.
   template <typename F>
-  void run(int used, F& body) {
+  void run(int shares, F& body) {
     busy_ = true;
-    used_ = used;
     ctx_ = &body;
-    invoke_ = [](void* c, int t, int n) { (*static_cast<F*>(c))(t, n); };
+    invoke_ = [](void* c, int s, int n) { (*static_cast<F*>(c))(s, n); };
     done_.store(0, std::memory_order_relaxed);
-    publish();
-    share(0);
-    // Every worker acknowledges every job, taking part or not: a worker slow to see job g
-    // must not read job g + 1's fields as g's (it would run a share twice).
-    while (done_.load(std::memory_order_acquire) != size_ - 1) pause();
+    // Share 0 is this thread's, unclaimed by the others: it starts before they wake.
+    const std::uint64_t job = ++jobs_;
+    publish(word(job, shares, 1));
+    int mine = 1;
+    invoke(0, shares);
+    for (std::uint64_t w = word_.load(std::memory_order_acquire); next(w) < shares;) {
+      if (word_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) {
+        invoke(int(next(w)), shares);
+        ++mine;
+        w = word_.load(std::memory_order_acquire);
+      }
+    }
+    // Every share is claimed: wait for those the others run. A worker counts a share done
+    // only after running it, and claims only a share of the job in the claim word, so once
+    // all are counted none of them reads this job's fields again.
+    while (done_.load(std::memory_order_acquire) != shares - mine) pause();
     busy_ = false;
     if (error_) {
       std::exception_ptr e = error_;
@@ -43,72 +65,90 @@ class Team {
     }
   }
 
-  // Thread t (> 0) of the region: runs its shares of the jobs until stop().
-  void serve(int t) {
-    std::uint64_t seen = 0;
-    for (;;) {
-      const std::uint64_t g = wait_past(seen);
-      seen = g;
+  // Thread t (> 0) of the region: claims shares of the jobs until stop().
+  void serve() {
+    for (std::uint64_t w = 0;;) {
+      w = wait_past(job(w));
+      // Claims while the word has unclaimed shares (of this job or, if it moved on while
+      // this thread ran a share, of the next); a claim is a compare-exchange of the whole
+      // word, so it fails if the job changed since the word was read.
+      while (next(w) < shares(w)) {
+        if (word_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) {
+          invoke(int(next(w)), int(shares(w)));
+          done_.fetch_add(1, std::memory_order_acq_rel);
+          w = word_.load(std::memory_order_acquire);
+        }
+      }
+      // Asked after the claims: the last word read may be stop()'s (no shares), and a
+      // thread that waited past it would wait for ever.
       if (stopping_.load(std::memory_order_acquire)) return;
-      if (t < used_) share(t);
-      done_.fetch_add(1, std::memory_order_acq_rel);
     }
   }
 
   void stop() {
     stopping_.store(true, std::memory_order_release);
-    publish();
+    publish(word(++jobs_, 0, 0));
   }
 
  private:
+  // The claim word: the job's number (32 bits), its shares (16) and its next unclaimed
+  // share (16), changed together so that a claim can never take a share of a job other
+  // than the one it read.
+  static std::uint64_t word(std::uint64_t job, int shares, int next) {
+    return (job << 32) | (std::uint64_t(shares) << 16) | std::uint64_t(next);
+  }
+  static std::uint64_t job(std::uint64_t w) { return w >> 32; }
+  static std::uint64_t shares(std::uint64_t w) { return (w >> 16) & 0xffff; }
+  static std::uint64_t next(std::uint64_t w) { return w & 0xffff; }
+
   static void pause() {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
   }
 
-  void share(int t) {
+  void invoke(int s, int shares) {
     try {
-      invoke_(ctx_, t, used_);
+      invoke_(ctx_, s, shares);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu_);
       if (!error_) error_ = std::current_exception();
     }
   }
 
-  void publish() {
-    gen_.fetch_add(1, std::memory_order_seq_cst);
+  void publish(std::uint64_t w) {
+    word_.store(w, std::memory_order_seq_cst);  // publishes ctx_, invoke_ and done_ with it
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
       std::lock_guard<std::mutex> lock(mu_);
       cv_.notify_all();
     }
   }
 
-  // The next generation after `seen`: spun for (a new job normally comes within
+  // The claim word once its job is past `seen`: spun for (a new job normally comes within
   // microseconds), then slept for, so that a long serial stretch on thread 0 (a step's
   // exchange waiting on other ranks) leaves the other cores free.
   std::uint64_t wait_past(std::uint64_t seen) {
     constexpr int kSpins = 1 << 14;  // ~0.3-1 ms of pause instructions
     for (int i = 0; i < kSpins; ++i) {
-      const std::uint64_t g = gen_.load(std::memory_order_acquire);
-      if (g != seen) return g;
+      const std::uint64_t w = word_.load(std::memory_order_acquire);
+      if (job(w) != seen) return w;
       pause();
     }
     std::unique_lock<std::mutex> lock(mu_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    cv_.wait(lock, [&] { return gen_.load(std::memory_order_seq_cst) != seen; });
+    cv_.wait(lock, [&] { return job(word_.load(std::memory_order_seq_cst)) != seen; });
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
-    return gen_.load(std::memory_order_acquire);
+    return word_.load(std::memory_order_acquire);
   }
 
   const int size_;
   bool busy_ = false;
-  int used_ = 0;
+  std::uint64_t jobs_ = 0;  // jobs published (thread 0's count; 32 bits of it in the word)
   void* ctx_ = nullptr;
   void (*invoke_)(void*, int, int) = nullptr;
   std::exception_ptr error_;
-  alignas(64) std::atomic<std::uint64_t> gen_{0};
-  alignas(64) std::atomic<int> done_{0};
+  alignas(64) std::atomic<std::uint64_t> word_{0};  // the claim word (job, shares, next)
+  alignas(64) std::atomic<int> done_{0};            // shares the other threads have run
   alignas(64) std::atomic<bool> stopping_{false};
   std::atomic<int> sleepers_{0};
   std::mutex mu_;
