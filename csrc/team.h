@@ -5,8 +5,8 @@
 // hundred thousand flops can be split and still gain.
 //
 // A job is a number of shares (one a thread), claimed one at a time by whichever threads
-// come: thread 0 (the caller) runs share 0 at once and then claims what is left, so a
-// worker slow to arrive (its vCPU taken by the host, or asleep) finds its share done and
+// come: thread 0 (the caller) runs share 0 at once and, if the others are late, claims
+// what they left, so a worker slow to arrive (its vCPU taken by the host, or asleep) finds its share done and
 // the job ends without waiting for it. (Before, every worker ran its own share and
 // acknowledged every job: a late worker held up every kernel of the step.) Which share
 // computes which block is decided by the kernels as before, whichever thread runs it: the
@@ -46,17 +46,15 @@ class Team {
     publish(word(job, shares, 1));
     int mine = 1;
     invoke(0, shares);
-    for (std::uint64_t w = word_.load(std::memory_order_acquire); next(w) < shares;) {
-      if (word_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) {
-        invoke(int(next(w)), shares);
-        ++mine;
-        w = word_.load(std::memory_order_acquire);
-      }
+    // Wait for the shares the others run. Every 32 pauses (~1 us, about a small product's
+    // share; not at once: reading the word a worker has just claimed through costs this
+    // thread a cache line's trip on every job) claim the shares still unclaimed. A worker
+    // counts a share done only after running it, and claims only a share of the job in
+    // the word, so once all are counted none of them reads this job's fields again.
+    for (unsigned spins = 1; done_.load(std::memory_order_acquire) != shares - mine; ++spins) {
+      if (spins % 32 == 0) claim(word_.load(std::memory_order_acquire), &mine);
+      pause();
     }
-    // Every share is claimed: wait for those the others run. A worker counts a share done
-    // only after running it, and claims only a share of the job in the claim word, so once
-    // all are counted none of them reads this job's fields again.
-    while (done_.load(std::memory_order_acquire) != shares - mine) pause();
     busy_ = false;
     if (error_) {
       std::exception_ptr e = error_;
@@ -69,16 +67,7 @@ class Team {
   void serve() {
     for (std::uint64_t w = 0;;) {
       w = wait_past(job(w));
-      // Claims while the word has unclaimed shares (of this job or, if it moved on while
-      // this thread ran a share, of the next); a claim is a compare-exchange of the whole
-      // word, so it fails if the job changed since the word was read.
-      while (next(w) < shares(w)) {
-        if (word_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) {
-          invoke(int(next(w)), int(shares(w)));
-          done_.fetch_add(1, std::memory_order_acq_rel);
-          w = word_.load(std::memory_order_acquire);
-        }
-      }
+      w = claim(w, nullptr);
       // Asked after the claims: the last word read may be stop()'s (no shares), and a
       // thread that waited past it would wait for ever.
       if (stopping_.load(std::memory_order_acquire)) return;
@@ -105,6 +94,23 @@ class Team {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+  }
+
+  // Claims and runs shares while the word w has unclaimed ones (of its job or, if the job
+  // moved on while this thread ran one, of the next); a claim is a compare-exchange of the
+  // whole word, so it fails if the job changed since the word was read. The shares run are
+  // added to *ran (thread 0) or, with ran null, counted in done_ (a worker). Returns the
+  // last word read.
+  std::uint64_t claim(std::uint64_t w, int* ran) {
+    while (next(w) < shares(w)) {
+      if (word_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) {
+        invoke(int(next(w)), int(shares(w)));
+        if (ran) ++*ran;
+        else done_.fetch_add(1, std::memory_order_acq_rel);
+        w = word_.load(std::memory_order_acquire);
+      }
+    }
+    return w;
   }
 
   void invoke(int s, int shares) {

@@ -444,11 +444,33 @@ _TEAM_SCRIPT = textwrap.dedent("""
         _, status = os.waitpid(forker.child, 0)
         assert os.waitstatus_to_exitcode(status) == 0, "the forked child's fit differs"
         assert bits(est) == plain
+    elif case == "contended":
+        # A process spinning on the CPUs takes them from the team's threads now and then, so
+        # thread 0 runs shares a late worker has not claimed (team.h): the bits stay the
+        # same. Every epoch is one step (a team entered and stopped 400 times a fit).
+        import subprocess, time
+        hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            Ws, bs = nnfast.init_params([64, 100, 10], random_state=0, dtype=np.float32)
+            Y = np.eye(10, dtype=np.float32)[y]
+            def train():
+                return b"".join(a.tobytes() for a in nnfast.train(
+                    X, Y, Ws, bs, learning_rate=0.05, batch_size=600, epochs=400,
+                    activation="relu")[0])
+            nnfast._core.set_num_threads(1)
+            alone = train()
+            nnfast._core.set_num_threads(2)
+            for _ in range(3):
+                assert train() == alone, "2 threads under contention differ from 1"
+            assert bits(fit()) == plain
+        finally:
+            hog.kill()
+            hog.wait()
     print("OK")
 """)
 
 
-@pytest.mark.parametrize("case", ["raise", "nested",
+@pytest.mark.parametrize("case", ["raise", "nested", "contended",
                                   pytest.param("fork", marks=pytest.mark.skipif(
                                       not hasattr(os, "fork"), reason="needs os.fork"))])
 def test_epoch_team_and_python_callbacks(case):
@@ -456,7 +478,8 @@ def test_epoch_team_and_python_callbacks(case):
     callbacks run between epochs, outside it. A callback that raises reaches the caller and
     leaves the next fit's bits as before; one that fits and predicts with another estimator
     changes neither fit; one that forks leaves a child that finishes the fit (on one thread,
-    never waiting for threads it lacks) with the parent's bits."""
+    never waiting for threads it lacks) with the parent's bits. With the CPUs contended, the
+    shares a late thread leaves to the others give the same bits."""
     env = dict(os.environ, OMP_NUM_THREADS="2")
     proc = subprocess.run([sys.executable, "-c", _TEAM_SCRIPT, case], env=env,
                           capture_output=True, text=True, timeout=180)
