@@ -162,6 +162,9 @@ def main(argv=None):
                     help="fits repeated within each process up to this (best kept)")
     ap.add_argument("--estimators", action="store_true",
                     help="also time MLPClassifier fits (the estimator path)")
+    ap.add_argument("--contend", type=int, metavar="CPU",
+                    help="keep a process spinning on this CPU throughout (a busy neighbour: "
+                         "how each build's threads cope with a core they must share)")
     ap.add_argument("--out", help="write the Markdown record here")
     ap.add_argument("--results-md", help="rewrite the build comparison's section of this "
                                          "Markdown file (RESULTS.md), linking to --out")
@@ -172,6 +175,8 @@ def main(argv=None):
         ap.error(f"--workloads: {list(WORKLOADS)}; --dtypes: {list(DTYPES)}")
     if args.rounds < 1 or args.threads < 1:
         ap.error("--rounds and --threads must be >= 1")
+    if args.contend is not None and args.contend not in os.sched_getaffinity(0):
+        ap.error(f"--contend: CPU {args.contend} is not one this process may run on")
     cases = [("train", n, d) for n in names for d in dtypes]
     if args.estimators:
         cases += [("estimator", e, d) for e in ESTIMATORS for d in dtypes
@@ -183,6 +188,9 @@ def main(argv=None):
     load_before, busy_before = machine.loadavg(), _busy()
     t_start = time.perf_counter()
     tmp = tempfile.mkdtemp(prefix="nnfast-compare-")
+    hog = None if args.contend is None else subprocess.Popen(
+        [sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{args.contend}}})\n"
+                               "while True: pass"])
     times = {(c, k): [] for c in cases for k in builds}
     digests = {(c, k): set() for c in cases for k in builds}
     try:
@@ -202,6 +210,9 @@ def main(argv=None):
                     print(f"  round {rnd + 1}/{args.rounds} {case[1]:<33} {case[2]} {k}: "
                           f"{s:.4f} s (best of {fits})", file=sys.stderr, flush=True)
     finally:
+        if hog:
+            hog.kill()
+            hog.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     elapsed = time.perf_counter() - t_start
     rows, worst = [], 0.0
@@ -229,7 +240,9 @@ def main(argv=None):
         "",
         f"**Load.** 1/5/15-min load average {load_before} before, {machine.loadavg()} after; "
         f"processes using ≥ 5 % CPU before the run: {'; '.join(busy_before) or 'none'}; the "
-        f"run took {elapsed / 60:.1f} min.", "",
+        f"run took {elapsed / 60:.1f} min."
+        + ("" if args.contend is None else f" A process spun on CPU {args.contend} throughout "
+           "(--contend): the builds shared that core with it."), "",
         "```sh", "env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/compare_builds.py "
         + " ".join(argv if argv is not None else sys.argv[1:]), "```", "",
         table, "",

@@ -68,9 +68,9 @@ inline void static_range(index_t n, int t, int nt, index_t& begin, index_t& end)
 // ends the threads a smaller team leaves out and creates new ones when a larger team
 // follows, so a training step whose regions want 12, 2 and 6 threads paid thread creation
 // several times a step (16-core machine: mnist_like got slower past 2 threads).
-// Inside a fit's loop (with_team), the team's spinning hand-off replaces the region: each
-// `thread` there is a share that any of the team's threads may run (team.h), as the bits
-// allow, since a kernel's share is a fixed block of its work whoever computes it.
+// Inside a fit's loop (with_team), the team's spinning hand-off replaces the region, and
+// body(t, n) runs on thread t or, if that thread is late, on thread 0 (team.h): a kernel's
+// share t is a fixed block of its work, whichever thread computes it.
 template <typename F>
 inline void parallel_region(int threads, F&& body) {
 #ifdef _OPENMP
@@ -129,7 +129,7 @@ inline void with_team(F&& fn) {
           t_team = nullptr;
           team->stop();
         } else {
-          team->serve();
+          team->serve(omp_get_thread_num());
         }
       }
       g_team_threads.fetch_sub(want);

@@ -4,55 +4,51 @@
 // EPYC (libgomp, threads already awake); this hand-off ~0.13 us, so products of a few
 // hundred thousand flops can be split and still gain.
 //
-// A job is a number of shares (one a thread), claimed one at a time by whichever threads
-// come: thread 0 (the caller) runs share 0 at once and, if the others are late, claims
-// what they left, so a worker slow to arrive (its vCPU taken by the host, or asleep) finds its share done and
-// the job ends without waiting for it. (Before, every worker ran its own share and
-// acknowledged every job: a late worker held up every kernel of the step.) Which share
-// computes which block is decided by the kernels as before, whichever thread runs it: the
-// bits do not change.
+// Each thread t of a job's `used` runs share t, as before, but thread 0 may take a share
+// whose worker has not started it after ~1 us (its vCPU taken by the host, or asleep), so a
+// late worker no longer holds up every kernel of a step. The worker and thread 0 settle
+// who runs it without a read-modify-write on the fast path (each writes its own flag, then
+// reads the other's: Dekker's handshake), since a compare-exchange on a shared word cost a
+// worker a cache line's trip on every job (small 2-thread fits 4-5 % slower). Which thread
+// runs a share never changes what it computes: the bits do not change.
 #pragma once
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 
 namespace nnfast {
 
 class Team {
  public:
-  // Threads a team may have: a job has up to one share a thread, counted in 16 bits of
-  // the claim word.
+  // Threads a team may have (a job's thread count is published in 16 bits of its word).
   static constexpr int kMaxSize = 0xffff;
 
-  explicit Team(int size) : size_(size) {}
+  explicit Team(int size)
+      : size_(size), flags_(new Flags[size]), state_(new std::uint8_t[size]) {}
   int size() const { return size_; }
   // Whether a job is running: a kernel called from inside a job's body (thread 0's share)
   // runs on its own thread, as a nested OpenMP region would.
   bool busy() const { return busy_; }
 
-  // body(s, shares) for s in [0, shares), each share once, on any of the team's threads
-  // (the caller's included; shares <= size()); returns when all are done. An exception
-  // thrown by any share is rethrown here, on thread 0, after all are done.
+  // body(t, used) for t in [0, used) (used <= size()), each once, share t by thread t or,
+  // if that thread is late, by thread 0 (the caller); returns when all are done. An
+  // exception thrown by any share is rethrown here, on thread 0, after all are done.
   template <typename F>
-  void run(int shares, F& body) {
+  void run(int used, F& body) {
     busy_ = true;
     ctx_ = &body;
     invoke_ = [](void* c, int s, int n) { (*static_cast<F*>(c))(s, n); };
     done_.store(0, std::memory_order_relaxed);
-    // Share 0 is this thread's, unclaimed by the others: it starts before they wake.
     const std::uint64_t job = ++jobs_;
-    publish(word(job, shares, 1));
+    for (int t = 1; t < used; ++t) state_[t] = kTheirs;
+    publish(word(job, used));
+    invoke(0, used);
     int mine = 1;
-    invoke(0, shares);
-    // Wait for the shares the others run. Every 32 pauses (~1 us, about a small product's
-    // share; not at once: reading the word a worker has just claimed through costs this
-    // thread a cache line's trip on every job) claim the shares still unclaimed. A worker
-    // counts a share done only after running it, and claims only a share of the job in
-    // the word, so once all are counted none of them reads this job's fields again.
-    for (unsigned spins = 1; done_.load(std::memory_order_acquire) != shares - mine; ++spins) {
-      if (spins % 32 == 0) claim(word_.load(std::memory_order_acquire), &mine);
+    for (unsigned spins = 1; done_.load(std::memory_order_acquire) != used - mine; ++spins) {
+      if (spins % 32 == 0) mine += take_late(job, used);
       pause();
     }
     busy_ = false;
@@ -63,32 +59,68 @@ class Team {
     }
   }
 
-  // Thread t (> 0) of the region: claims shares of the jobs until stop().
-  void serve() {
+  // Thread t (> 0) of the region: runs its shares of the jobs until stop().
+  void serve(int t) {
+    Flags& f = flags_[t];
     for (std::uint64_t w = 0;;) {
       w = wait_past(job(w));
-      w = claim(w, nullptr);
-      // Asked after the claims: the last word read may be stop()'s (no shares), and a
-      // thread that waited past it would wait for ever.
       if (stopping_.load(std::memory_order_acquire)) return;
+      const std::uint64_t j = job(w);
+      if (t >= used(w)) continue;
+      f.started.store(j, std::memory_order_seq_cst);
+      // Taken by thread 0 (this job), or thread 0 is past this job (a later one): leave
+      // it, and say so, in case thread 0 saw `started` and waits for this thread.
+      if (f.taken.load(std::memory_order_seq_cst) >= j) {
+        f.yielded.store(j, std::memory_order_release);
+        continue;
+      }
+      invoke(t, int(used(w)));
+      done_.fetch_add(1, std::memory_order_acq_rel);
     }
   }
 
   void stop() {
     stopping_.store(true, std::memory_order_release);
-    publish(word(++jobs_, 0, 0));
+    publish(word(++jobs_, 0));
   }
 
  private:
-  // The claim word: the job's number (32 bits), its shares (16) and its next unclaimed
-  // share (16), changed together so that a claim can never take a share of a job other
-  // than the one it read.
-  static std::uint64_t word(std::uint64_t job, int shares, int next) {
-    return (job << 32) | (std::uint64_t(shares) << 16) | std::uint64_t(next);
+  // Per worker, each on its own cache lines: `started` and `yielded` (the last jobs it
+  // started and gave up) written by the worker, `taken` (the last job whose share thread 0
+  // took from it) by thread 0. Job numbers only grow.
+  struct Flags {
+    alignas(64) std::atomic<std::uint64_t> started{0};
+    std::atomic<std::uint64_t> yielded{0};
+    alignas(64) std::atomic<std::uint64_t> taken{0};
+  };
+  enum : std::uint8_t { kTheirs, kStarted, kDone };  // thread 0's view of a share
+
+  // The job's word: its number (48 bits) and its thread count (16), published together
+  // so that a worker never reads the count of a job other than the one it saw.
+  static std::uint64_t word(std::uint64_t job, int used) { return (job << 16) | std::uint64_t(used); }
+  static std::uint64_t job(std::uint64_t w) { return w >> 16; }
+  static std::uint64_t used(std::uint64_t w) { return w & 0xffff; }
+
+  // Thread 0: runs the shares of this job whose workers have not started them, or gave
+  // them up; returns how many. Thread 0 writes `taken` then reads `started`, a worker
+  // writes `started` then reads `taken`: of the two, at least one sees the other's write,
+  // so a share is never run twice (the worker leaves it if it sees `taken`) nor by neither
+  // (a worker that leaves it after thread 0 saw `started` says so in `yielded`).
+  int take_late(std::uint64_t job, int used) {
+    int ran = 0;
+    for (int t = 1; t < used; ++t) {
+      Flags& f = flags_[t];
+      if (state_[t] == kTheirs) {
+        f.taken.store(job, std::memory_order_seq_cst);
+        state_[t] = f.started.load(std::memory_order_seq_cst) == job ? kStarted : kDone;
+        if (state_[t] == kDone) invoke(t, used), ++ran;
+      } else if (state_[t] == kStarted && f.yielded.load(std::memory_order_acquire) == job) {
+        state_[t] = kDone;
+        invoke(t, used), ++ran;
+      }
+    }
+    return ran;
   }
-  static std::uint64_t job(std::uint64_t w) { return w >> 32; }
-  static std::uint64_t shares(std::uint64_t w) { return (w >> 16) & 0xffff; }
-  static std::uint64_t next(std::uint64_t w) { return w & 0xffff; }
 
   static void pause() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -96,26 +128,9 @@ class Team {
 #endif
   }
 
-  // Claims and runs shares while the word w has unclaimed ones (of its job or, if the job
-  // moved on while this thread ran one, of the next); a claim is a compare-exchange of the
-  // whole word, so it fails if the job changed since the word was read. The shares run are
-  // added to *ran (thread 0) or, with ran null, counted in done_ (a worker). Returns the
-  // last word read.
-  std::uint64_t claim(std::uint64_t w, int* ran) {
-    while (next(w) < shares(w)) {
-      if (word_.compare_exchange_weak(w, w + 1, std::memory_order_acq_rel)) {
-        invoke(int(next(w)), int(shares(w)));
-        if (ran) ++*ran;
-        else done_.fetch_add(1, std::memory_order_acq_rel);
-        w = word_.load(std::memory_order_acquire);
-      }
-    }
-    return w;
-  }
-
-  void invoke(int s, int shares) {
+  void invoke(int s, int used) {
     try {
-      invoke_(ctx_, s, shares);
+      invoke_(ctx_, s, used);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu_);
       if (!error_) error_ = std::current_exception();
@@ -130,7 +145,7 @@ class Team {
     }
   }
 
-  // The claim word once its job is past `seen`: spun for (a new job normally comes within
+  // The job's word once its job is past `seen`: spun for (a new job normally comes within
   // microseconds), then slept for, so that a long serial stretch on thread 0 (a step's
   // exchange waiting on other ranks) leaves the other cores free.
   std::uint64_t wait_past(std::uint64_t seen) {
@@ -149,12 +164,14 @@ class Team {
 
   const int size_;
   bool busy_ = false;
-  std::uint64_t jobs_ = 0;  // jobs published (thread 0's count; 32 bits of it in the word)
+  std::uint64_t jobs_ = 0;  // jobs published (thread 0's count)
   void* ctx_ = nullptr;
   void (*invoke_)(void*, int, int) = nullptr;
   std::exception_ptr error_;
-  alignas(64) std::atomic<std::uint64_t> word_{0};  // the claim word (job, shares, next)
-  alignas(64) std::atomic<int> done_{0};            // shares the other threads have run
+  std::unique_ptr<Flags[]> flags_;
+  std::unique_ptr<std::uint8_t[]> state_;   // thread 0's view of each share of its job
+  alignas(64) std::atomic<std::uint64_t> word_{0};  // the job's word (number, thread count)
+  alignas(64) std::atomic<int> done_{0};            // shares the workers have run
   alignas(64) std::atomic<bool> stopping_{false};
   std::atomic<int> sleepers_{0};
   std::mutex mu_;
