@@ -446,9 +446,9 @@ _TEAM_SCRIPT = textwrap.dedent("""
         assert bits(est) == plain
     elif case == "contended":
         # A process spinning on the CPUs takes them from the team's threads now and then, so
-        # thread 0 runs shares a late worker has not claimed (team.h): the bits stay the
+        # thread 0 runs shares a late worker has not started (team.h): the bits stay the
         # same. Every epoch is one step (a team entered and stopped 400 times a fit).
-        import subprocess, time
+        import subprocess
         hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
             Ws, bs = nnfast.init_params([64, 100, 10], random_state=0, dtype=np.float32)
