@@ -20,7 +20,9 @@ NNFAST_SUP_INLINE __m256i first_words(int lanes) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// The few operations the tile needs, for each element type.
+// The few operations the tile needs, for each element type. A masked store (vmaskmov) is
+// microcoded on AMD Zen: whole vectors use plain loads and stores (GCC 12 keeps a
+// vmaskmov even when the mask is constant all-ones).
 template <typename T> struct Ymm;
 template <> struct Ymm<float> {
   using V = __m256;
@@ -31,6 +33,8 @@ template <> struct Ymm<float> {
   static NNFAST_SUP_INLINE V set1(float x) { return _mm256_set1_ps(x); }
   static NNFAST_SUP_INLINE V load(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
   static NNFAST_SUP_INLINE void store(float* p, Mask m, V v) { _mm256_maskstore_ps(p, m, v); }
+  static NNFAST_SUP_INLINE V load(const float* p) { return _mm256_loadu_ps(p); }
+  static NNFAST_SUP_INLINE void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static NNFAST_SUP_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static NNFAST_SUP_INLINE V add(V a, V b) { return _mm256_add_ps(a, b); }
 };
@@ -45,6 +49,8 @@ template <> struct Ymm<double> {
   static NNFAST_SUP_INLINE V set1(double x) { return _mm256_set1_pd(x); }
   static NNFAST_SUP_INLINE V load(Mask m, const double* p) { return _mm256_maskload_pd(p, m); }
   static NNFAST_SUP_INLINE void store(double* p, Mask m, V v) { _mm256_maskstore_pd(p, m, v); }
+  static NNFAST_SUP_INLINE V load(const double* p) { return _mm256_loadu_pd(p); }
+  static NNFAST_SUP_INLINE void store(double* p, V v) { _mm256_storeu_pd(p, v); }
   static NNFAST_SUP_INLINE V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static NNFAST_SUP_INLINE V add(V a, V b) { return _mm256_add_pd(a, b); }
 };

@@ -29,6 +29,8 @@ template <> struct Zmm<float> {
   static NNFAST_SUP_INLINE V set1(float x) { return _mm512_set1_ps(x); }
   static NNFAST_SUP_INLINE V load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
   static NNFAST_SUP_INLINE void store(float* p, Mask m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+  static NNFAST_SUP_INLINE V load(const float* p) { return _mm512_loadu_ps(p); }
+  static NNFAST_SUP_INLINE void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static NNFAST_SUP_INLINE V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static NNFAST_SUP_INLINE V add(V a, V b) { return _mm512_add_ps(a, b); }
 };
@@ -43,6 +45,8 @@ template <> struct Zmm<double> {
   static NNFAST_SUP_INLINE V set1(double x) { return _mm512_set1_pd(x); }
   static NNFAST_SUP_INLINE V load(Mask m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
   static NNFAST_SUP_INLINE void store(double* p, Mask m, V v) { _mm512_mask_storeu_pd(p, m, v); }
+  static NNFAST_SUP_INLINE V load(const double* p) { return _mm512_loadu_pd(p); }
+  static NNFAST_SUP_INLINE void store(double* p, V v) { _mm512_storeu_pd(p, v); }
   static NNFAST_SUP_INLINE V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static NNFAST_SUP_INLINE V add(V a, V b) { return _mm512_add_pd(a, b); }
 };

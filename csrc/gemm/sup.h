@@ -43,6 +43,10 @@ NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa
   Mask mask[NV];
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) mask[v] = Z::first(nr - v * Z::kLanes);
+  // Vectors of columns read and written whole, without a mask: all with kFullCols, and
+  // all but the last otherwise (sup_kernel takes as few vectors as nr needs, so only the
+  // last can be partial). A constant, so that the loops below keep no branch.
+  const auto whole = [](int v) { return kFullCols || v < NV - 1; };
   index_t off[kRows];
 #pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i) off[i] = (i < mr ? i : 0) * rsa;
@@ -54,7 +58,8 @@ NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa
   for (index_t p = 0; p < kc; ++p) {
     V bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bv[v] = Z::load(mask[v], b + v * Z::kLanes);
+    for (int v = 0; v < NV; ++v)
+      bv[v] = whole(v) ? Z::load(b + v * Z::kLanes) : Z::load(mask[v], b + v * Z::kLanes);
 #pragma GCC unroll 8
     for (int i = 0; i < kRows; ++i) {
       const V ai = Z::set1(a[off[i]]);
@@ -70,9 +75,15 @@ NNFAST_SUP_INLINE void sup_tile(index_t kc, const T* a, index_t rsa, index_t csa
       T* ci = c + i * ldc;
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) {
+        T* cv = ci + v * Z::kLanes;
         V out = acc[i][v];
-        if (accumulate) out = Z::add(Z::load(mask[v], ci + v * Z::kLanes), out);
-        Z::store(ci + v * Z::kLanes, mask[v], out);
+        if (whole(v)) {
+          if (accumulate) out = Z::add(Z::load(cv), out);
+          Z::store(cv, out);
+        } else {
+          if (accumulate) out = Z::add(Z::load(mask[v], cv), out);
+          Z::store(cv, mask[v], out);
+        }
       }
     }
   }
