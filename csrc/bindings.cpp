@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bind_checks.h"
@@ -322,6 +323,48 @@ void one_thread_after_fork() {
   if (nnfast::g_teams_started.load()) nnfast::g_forked_after_teams.store(true);
 #endif
 }
+// A test hook for team.h's Lateness: `jobs` jobs of two shares in one team, share 0 busy for
+// `work_us`, share 1 for `work_us` + `extra_us`, and share 1 of job `slow_job` then sleeping
+// `sleep_ms`; which OpenMP thread ran share 1 of each job, and what the calling thread's
+// Lateness counted (it starts afresh and is restored afterwards).
+py::dict team_probe(int jobs, double work_us, double extra_us, int slow_job, double sleep_ms) {
+  if (jobs < 1 || jobs > 100000 || !(work_us >= 0 && work_us <= 1e4) ||
+      !(extra_us >= 0 && extra_us <= 1e4) || !(sleep_ms >= 0 && sleep_ms <= 1000))
+    fail("team_probe: 1 <= jobs <= 1e5, 0 <= work_us, extra_us <= 1e4, 0 <= sleep_ms <= 1000");
+  std::vector<int> ran(std::size_t(jobs), -1);
+  int size = 1;
+  const nnfast::Lateness saved = nnfast::t_lateness;
+  nnfast::t_lateness = nnfast::Lateness{};
+  {
+    py::gil_scoped_release nogil;
+    nnfast::with_team([&] {
+      if (nnfast::t_team) size = nnfast::t_team->size();
+      for (int j = 0; j < jobs; ++j) {
+        nnfast::parallel_region(2, [&](int s, int) {
+          const auto until =
+              std::chrono::steady_clock::now() +
+              std::chrono::duration<double, std::micro>(work_us + (s == 1 ? extra_us : 0.0));
+          while (std::chrono::steady_clock::now() < until) {
+          }
+          if (s != 1) return;
+#ifdef _OPENMP
+          ran[std::size_t(j)] = omp_get_thread_num();
+#endif
+          if (j == slow_job)
+            std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(sleep_ms));
+        });
+      }
+    });
+  }
+  py::dict out;
+  out["team_size"] = size;
+  out["share1_threads"] = ran;
+  out["stalls"] = nnfast::t_lateness.stalls;
+  out["unpaid"] = nnfast::t_lateness.unpaid;
+  out["jobs_alone"] = nnfast::t_lateness.jobs_alone;
+  nnfast::t_lateness = saved;
+  return out;
+}
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -360,6 +403,20 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("n"),
       "Threads the kernels may use from now on, for calls made from this Python thread.");
+  m.def("_team_probe", &team_probe, py::arg("jobs"), py::arg("work_us"), py::arg("extra_us"),
+        py::arg("slow_job"), py::arg("sleep_ms"),
+        "Test hook: a team's jobs with one slow share (team.h's stalls).");
+  m.def(
+      "_team_lateness",
+      [] {
+        const nnfast::Lateness& l = nnfast::t_lateness;
+        py::dict out;
+        out["stalls"] = l.stalls;
+        out["unpaid"] = l.unpaid;
+        out["jobs_alone"] = l.jobs_alone;
+        return out;
+      },
+      "Diagnostics: how often the teams this thread led ran it alone (team.h), and why.");
   m.def("get_num_threads", [] { return nnfast::max_threads(); },
         "Threads the kernels may use for calls made from this Python thread.");
   m.def("config", [] {

@@ -11,8 +11,20 @@
 // reads the other's: Dekker's handshake), since a compare-exchange on a shared word cost a
 // worker a cache line's trip on every job (small 2-thread fits 4-5 % slower). Which thread
 // runs a share never changes what it computes: the bits do not change.
+//
+// Whether a team pays depends on the host as much as on the work: a worker the host takes
+// off its core inside a share holds thread 0 up for a scheduler slice (milliseconds, for
+// shares of microseconds), and on this VM the fork-join's round trip moves between ~0.13
+// and ~0.55 us from one hour to the next; either made 2-thread fits of small and digits
+// slower than 1-thread ones, 1.3-13x. So thread 0 watches what the team gives (Lateness
+// below): on a stall (a wait over twice its own share's time and ~0.1 ms) or when a sample
+// of jobs took over 0.9 of what thread 0 alone would have taken, it runs every share itself
+// for a while (the same bits): 2 ms, doubled while it keeps coming back (to 0.25 s), back
+// to 2 ms after a long stretch in which the team paid.
 #pragma once
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -20,6 +32,61 @@
 #include <mutex>
 
 namespace nnfast {
+
+// Whether the teams led by this thread run on it alone (Team::run), and what the team gave
+// lately. Per leading thread and across teams: a fit's epochs each hold a team, and an
+// epoch of a small network is a few milliseconds, shorter than one stall.
+struct Lateness {
+  using Clock = std::chrono::steady_clock;
+  static constexpr Clock::duration kMinAlone = std::chrono::milliseconds(2);
+  static constexpr Clock::duration kMaxAlone = std::chrono::milliseconds(250);
+  // Of a stretch in team, the first kWarmJobs jobs go unsampled (a worker that slept while
+  // thread 0 ran alone takes tens of microseconds to wake), then one job in kEvery is timed,
+  // and every kSamples timed jobs are judged together.
+  static constexpr std::uint64_t kWarmJobs = 64, kEvery = 8, kSamples = 32;
+
+  Clock::time_point alone_until{};  // jobs starting before it run on thread 0 alone
+  Clock::duration alone_for = kMinAlone;
+  Clock::time_point last_alone{};
+  std::uint64_t jobs_in_team = 0;       // since the last stretch alone
+  std::int64_t team_ticks = 0, alone_ticks = 0;  // the samples' sums: as run, and estimated alone
+  std::uint64_t samples = 0;
+  std::uint64_t stalls = 0, unpaid = 0, jobs_alone = 0;  // for tests and diagnostics
+
+  bool alone() {
+    if (alone_until == Clock::time_point{}) return false;
+    if (Clock::now() < alone_until) return true;
+    alone_until = Clock::time_point{};
+    return false;
+  }
+  bool sample() { return ++jobs_in_team > kWarmJobs && jobs_in_team % kEvery == 0; }
+  // A timed job: `ticks` as run, `own` of them thread 0's share (shares are equal blocks of
+  // work, so alone it would have taken about `used` times that).
+  void sampled(std::int64_t ticks, std::int64_t own, int used) {
+    team_ticks += ticks;
+    alone_ticks += own * used;
+    if (++samples < kSamples) return;
+    if (10 * team_ticks > 9 * alone_ticks) ++unpaid, go_alone();
+    team_ticks = alone_ticks = 0;
+    samples = 0;
+  }
+  void stalled() { ++stalls, go_alone(); }
+
+  // Run alone for the next stretch: twice the last one if the last was recent (the team
+  // keeps not paying), else the shortest.
+  void go_alone() {
+    const Clock::time_point now = Clock::now();
+    alone_for = now - last_alone > 8 * alone_for
+                    ? kMinAlone
+                    : std::min<Clock::duration>(2 * alone_for, kMaxAlone);
+    last_alone = now;
+    alone_until = now + alone_for;
+    jobs_in_team = 0;
+    team_ticks = alone_ticks = 0;
+    samples = 0;
+  }
+};
+inline thread_local Lateness t_lateness;
 
 class Team {
  public:
@@ -41,22 +108,42 @@ class Team {
     busy_ = true;
     ctx_ = &body;
     invoke_ = [](void* c, int s, int n) { (*static_cast<F*>(c))(s, n); };
+    Lateness& lateness = t_lateness;
+    if (lateness.alone()) {
+      for (int s = 0; s < used; ++s) invoke(s, used);
+      ++lateness.jobs_alone;
+      return finish();
+    }
     done_.store(0, std::memory_order_relaxed);
+    const bool timed = lateness.sample();
+    const std::int64_t start = ticks();
     const std::uint64_t job = ++jobs_;
     for (int t = 1; t < used; ++t) state_[t] = kTheirs;
     publish(word(job, used));
     invoke(0, used);
+    const std::int64_t own_end = timed ? ticks() : 0;
     int mine = 1;
+    std::int64_t own = 0;  // ticks() - start ~6 us after thread 0's own share ended
+    bool stalled = false;
     for (unsigned spins = 1; done_.load(std::memory_order_acquire) != used - mine; ++spins) {
-      if (spins % 32 == 0) mine += take_late(job, used);
+      if (spins % 32 == 0) {
+        mine += take_late(job, used);
+        // Past ~0.1 ms of pauses (24 ns each on Zen 3, ~40 on Skylake-X), a wait over twice
+        // thread 0's own share is a stall: shares are equal blocks of work.
+        if (spins == 256) {
+          own = ticks() - start;
+        } else if (spins >= 4096 && spins % 256 == 0 && !stalled) {
+          stalled = ticks() - start > 3 * own;
+        }
+      }
       pause();
     }
-    busy_ = false;
-    if (error_) {
-      std::exception_ptr e = error_;
-      error_ = nullptr;
-      std::rethrow_exception(e);
+    if (stalled) {
+      lateness.stalled();
+    } else if (timed) {
+      lateness.sampled(ticks() - start, own_end - start, used);
     }
+    finish();
   }
 
   // Thread t (> 0) of the region: runs its shares of the jobs until stop().
@@ -94,6 +181,25 @@ class Team {
     alignas(64) std::atomic<std::uint64_t> taken{0};
   };
   enum : std::uint8_t { kTheirs, kStarted, kDone };  // thread 0's view of a share
+
+  void finish() {
+    busy_ = false;
+    if (error_) {
+      std::exception_ptr e = error_;
+      error_ = nullptr;
+      std::rethrow_exception(e);
+    }
+  }
+
+  // A cycle count to compare two stretches of time on one thread: the TSC on x86 (~11 ns a
+  // read against ~29 for steady_clock on the 2-core AMD EPYC), never turned into seconds.
+  static std::int64_t ticks() {
+#if defined(__x86_64__) || defined(__i386__)
+    return std::int64_t(__builtin_ia32_rdtsc());
+#else
+    return std::chrono::steady_clock::now().time_since_epoch().count();
+#endif
+  }
 
   // The job's word: its number (48 bits) and its thread count (16), published together
   // so that a worker never reads the count of a job other than the one it saw.

@@ -446,8 +446,9 @@ _TEAM_SCRIPT = textwrap.dedent("""
         assert bits(est) == plain
     elif case == "contended":
         # A process spinning on the CPUs takes them from the team's threads now and then, so
-        # thread 0 runs shares a late worker has not started (team.h): the bits stay the
-        # same. Every epoch is one step (a team entered and stopped 400 times a fit).
+        # thread 0 runs shares a late worker has not started, or every share for a while
+        # after a stall (team.h): the bits stay the same. Every epoch is one step (a team
+        # entered and stopped 400 times a fit).
         import subprocess
         hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
@@ -484,3 +485,33 @@ def test_epoch_team_and_python_callbacks(case):
     proc = subprocess.run([sys.executable, "-c", _TEAM_SCRIPT, case], env=env,
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stdout + proc.stderr
+
+
+def test_a_team_that_does_not_pay_runs_on_its_leader_alone():
+    """team.h: thread 0 runs every share itself for a while after a worker held it up (a
+    stall: here the worker sleeps 30 ms inside its share of job 6 of 12) or when timed jobs
+    show the team does not pay (here the worker's share takes 4x thread 0's, 80 against 20
+    us: too short a wait to be a stall); equal shares of 100 us pay, and stay with the
+    worker."""
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("a team needs 2 CPUs")
+    before = nnfast._core.get_num_threads()
+    nnfast._core.set_num_threads(2)
+    try:
+        probe = nnfast._core._team_probe
+        for _ in range(5):  # the slow share must be the worker's (it may start late)
+            r = probe(12, 200.0, 0.0, 6, 30.0)
+            if r["share1_threads"][6] == 1:
+                break
+        assert r["team_size"] == 2
+        assert r["share1_threads"][6] == 1, "the worker never ran its share in 5 tries"
+        assert (r["stalls"], r["unpaid"]) == (1, 0), r
+        assert r["share1_threads"][7] == 0 and r["jobs_alone"] >= 1, r
+
+        r = probe(1000, 20.0, 60.0, -1, 0.0)
+        assert r["unpaid"] >= 1 and r["jobs_alone"] > 0, r  # (a late start may add a stall)
+
+        r = probe(400, 100.0, 0.0, -1, 0.0)
+        assert r["unpaid"] == 0 and sum(r["share1_threads"]) >= 200, r
+    finally:
+        nnfast._core.set_num_threads(before)
