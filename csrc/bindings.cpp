@@ -365,27 +365,6 @@ py::dict team_probe(int jobs, double work_us, double extra_us, int slow_job, dou
   nnfast::t_lateness = saved;
   return out;
 }
-// A test hook for team.h's step trials: a fresh Lateness fed `steps` steps that take
-// `alone_us` run alone and `team_us` in team, on a simulated clock; whether each ran alone.
-py::dict lateness_trials(double alone_us, double team_us, int steps) {
-  if (!(alone_us > 0 && alone_us <= 1e6 && team_us > 0 && team_us <= 1e6) || steps < 1 ||
-      steps > 1000000)
-    fail("lateness_trials: 0 < alone_us, team_us <= 1e6 and 1 <= steps <= 1e6");
-  nnfast::Lateness l;
-  auto now = nnfast::Lateness::Clock::now();
-  std::vector<bool> alone(std::size_t(steps), false);
-  for (int i = 0; i < steps; ++i) {
-    l.step(now);
-    alone[std::size_t(i)] = l.alone();
-    now += std::chrono::duration_cast<nnfast::Lateness::Clock::duration>(
-        std::chrono::duration<double, std::micro>(alone[std::size_t(i)] ? alone_us : team_us));
-  }
-  py::dict out;
-  out["alone"] = alone;
-  out["trials"] = l.trials;
-  out["trials_alone"] = l.trials_alone;
-  return out;
-}
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -427,8 +406,6 @@ PYBIND11_MODULE(_core, m) {
   m.def("_team_probe", &team_probe, py::arg("jobs"), py::arg("work_us"), py::arg("extra_us"),
         py::arg("slow_job"), py::arg("sleep_ms"),
         "Test hook: a team's jobs with one slow share (team.h's stalls).");
-  m.def("_lateness_trials", &lateness_trials, py::arg("alone_us"), py::arg("team_us"),
-        py::arg("steps"), "Test hook: team.h's step trials on a simulated clock.");
   m.def(
       "_team_lateness",
       [] {
@@ -437,8 +414,6 @@ PYBIND11_MODULE(_core, m) {
         out["stalls"] = l.stalls;
         out["unpaid"] = l.unpaid;
         out["jobs_alone"] = l.jobs_alone;
-        out["step_trials"] = l.trials;
-        out["step_trials_alone"] = l.trials_alone;
         return out;
       },
       "Diagnostics: how often the teams this thread led ran it alone (team.h), and why.");

@@ -20,8 +20,7 @@
 // below): on a stall (a wait over twice its own share's time and ~0.1 ms) or when a sample
 // of jobs took over 0.9 of what thread 0 alone would have taken, it runs every share itself
 // for a while (the same bits): 2 ms, doubled while it keeps coming back (to 0.25 s), back
-// to 2 ms after a long stretch in which the team paid. Short steps are also tried both
-// ways now and then, and run the faster way.
+// to 2 ms after a long stretch in which the team paid.
 #pragma once
 #include <algorithm>
 #include <atomic>
@@ -37,16 +36,6 @@ namespace nnfast {
 // Whether the teams led by this thread run on it alone (Team::run), and what the team gave
 // lately. Per leading thread and across teams: a fit's epochs each hold a team, and an
 // epoch of a small network is a few milliseconds, shorter than one stall.
-//
-// Two watches. Per job: a stall, or sampled jobs that took over 0.9 of thread 0's share
-// times the thread count, send thread 0 alone for a while (`alone_until`). Per step, for
-// short steps only (under 0.2 ms: small and digits): every so often a trial runs 6 steps
-// alone and 6 in team and the faster mode is kept for the next stretch of steps, doubled
-// each time a trial agrees (128 to 8192 steps; a trial costs digits ~0.3 ms when the team
-// wins, 1 % of a fit). What a job's timing cannot see shows in the
-// step's: in a spell when the two vCPUs' shared cache lines were slow (the fork-join's
-// round trip 0.55 us instead of 0.11), small's 2-thread steps took twice the 1-thread ones
-// while its jobs still beat thread 0's share times two.
 struct Lateness {
   using Clock = std::chrono::steady_clock;
   static constexpr Clock::duration kMinAlone = std::chrono::milliseconds(2);
@@ -64,71 +53,12 @@ struct Lateness {
   std::uint64_t samples = 0;
   std::uint64_t stalls = 0, unpaid = 0, jobs_alone = 0;  // for tests and diagnostics
 
-  // The step trials: a stretch in team whose steps take over kShortStep never starts one; a
-  // trial's first step in each mode is its switch (a worker waking), not timed; each mode's
-  // best step is compared (a mode with none timed, the epoch ending, loses).
-  static constexpr Clock::duration kShortStep = std::chrono::microseconds(200);
-  static constexpr std::uint64_t kTrial = 6, kMinStretch = 128, kMaxStretch = 8192;
-  enum class Phase : std::uint8_t { Stretch, TrialAlone, TrialTeam };
-  Phase phase = Phase::Stretch;
-  bool stretch_alone = false;           // the mode of the current stretch
-  std::uint64_t phase_steps = 0;        // steps begun in this phase
-  std::uint64_t stretch = kMinStretch;  // steps of the current stretch
-  Clock::time_point last_step{};        // when the last step began (none: a new team)
-  Clock::duration last_dt = Clock::duration::max(), best_alone{}, best_team{};
-  std::uint64_t trials = 0, trials_alone = 0;  // for tests and diagnostics
-
-  // Whether jobs run alone now: after a stall or an unpaid sample, or in a step trial or
-  // stretch that runs alone.
   bool alone() {
-    return alone_now() || phase == Phase::TrialAlone || (phase == Phase::Stretch && stretch_alone);
-  }
-  // A new team: the time since the last step spans the Python between epochs.
-  void new_team() { last_step = Clock::time_point{}; }
-  // A step begins at `now` (EpochLoop, inside a team).
-  void step(Clock::time_point now) {
-    if (last_step != Clock::time_point{}) ended(now - last_step);
-    last_step = now;
-    ++phase_steps;
-    if (phase == Phase::Stretch) {
-      // (A stretch alone always ends in a trial, however long its steps.)
-      if (phase_steps > stretch && (stretch_alone || last_dt < kShortStep)) {
-        best_alone = best_team = Clock::duration::max();
-        begin(Phase::TrialAlone);
-      }
-    } else if (phase_steps > kTrial) {
-      if (phase == Phase::TrialAlone) {
-        begin(Phase::TrialTeam);
-      } else {
-        const bool alone_won = best_alone < best_team;
-        stretch = alone_won == stretch_alone ? std::min(2 * stretch, kMaxStretch) : kMinStretch;
-        stretch_alone = alone_won;
-        ++trials, trials_alone += alone_won;
-        begin(Phase::Stretch);
-      }
-    }
-  }
-
- private:
-  // The step that began phase_steps-th in this phase took dt.
-  void ended(Clock::duration dt) {
-    last_dt = dt;
-    if (phase == Phase::Stretch || phase_steps < 2) return;
-    Clock::duration& best = phase == Phase::TrialAlone ? best_alone : best_team;
-    best = std::min(best, dt);
-  }
-  void begin(Phase p) {
-    phase = p;
-    phase_steps = 1;
-  }
-  bool alone_now() {
     if (alone_until == Clock::time_point{}) return false;
     if (Clock::now() < alone_until) return true;
     alone_until = Clock::time_point{};
     return false;
   }
-
- public:
   bool sample() { return ++jobs_in_team > kWarmJobs && jobs_in_team % kEvery == 0; }
   // A timed job: `ticks` as run, `own` of them thread 0's share (shares are equal blocks of
   // work, so alone it would have taken about `used` times that).

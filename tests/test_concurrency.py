@@ -515,23 +515,3 @@ def test_a_team_that_does_not_pay_runs_on_its_leader_alone():
         assert r["unpaid"] == 0 and sum(r["share1_threads"]) >= 200, r
     finally:
         nnfast._core.set_num_threads(before)
-
-
-@pytest.mark.parametrize("alone_us, team_us, most", [(10.0, 15.0, "alone"), (15.0, 10.0, "team"),
-                                                    (300.0, 250.0, "never tried")])
-def test_short_steps_keep_the_faster_of_alone_and_team(alone_us, team_us, most):
-    """team.h's step trials, on a simulated clock: every so often 6 steps run alone and 6 in
-    team, and the faster mode is kept for a stretch of 128 steps, doubled while trials agree;
-    steps over 0.2 ms in team are never tried alone (a stall and the job samples cover
-    those)."""
-    r = nnfast._core._lateness_trials(alone_us, team_us, 3000)
-    alone = r["alone"]
-    assert len(alone) == 3000 and not any(alone[:128])  # the first stretch is in team
-    if most == "never tried":
-        assert r["trials"] == 0 and not any(alone)
-    elif most == "alone":
-        assert r["trials"] >= 3 and r["trials_alone"] == r["trials"]
-        assert sum(alone) > 0.9 * 3000
-    else:
-        assert r["trials"] >= 3 and r["trials_alone"] == 0
-        assert sum(alone) < 0.05 * 3000 and all(alone[128:134])  # only the trials' alone halves

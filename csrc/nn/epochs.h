@@ -320,7 +320,6 @@ class EpochLoop {
       // spinning instead of entering an OpenMP region each. Python hooks run outside it.
       double total = 0;
       auto batches = [&]() -> std::optional<FitStatus> {
-        if (t_team) t_lateness.new_team();
         for (index_t step_i = 0; step_i < steps; ++step_i) {
           const index_t start = std::min(step_i * batch, n), mb = std::min(batch, n - start);
           if (chunked) {
@@ -332,7 +331,6 @@ class EpochLoop {
             mine.wsum = batch_weight_sum(data.w, rows, start, mb);
             if (!ex.sharded() && !(mine.wsum > 0)) continue;
             mine.flags = poll() ? kFlagStop : 0;
-            if (t_team) t_lateness.step(Lateness::Clock::now());
             const double J = chunked_step(*chunked, wss, data, rows, start, mb, mine, &all);
             if (all.flags & kFlagStop) return FitStatus::Interrupted;
             if (!(all.wsum > 0)) continue;  // sharded: a batch of zero weight in all
@@ -360,7 +358,6 @@ class EpochLoop {
             data.csr.gather(ws.Xb.data(), rows ? rows + start : nullptr, start, mb, d);
             Xb = ws.Xb.data();
           }
-          if (t_team) t_lateness.step(Lateness::Clock::now());
           const double J = step(ws, Xb, Yb, wb, mb, wsum);
           if (!std::isfinite(J)) {
             checkpoint_restore();
