@@ -25,6 +25,18 @@ LOSS_RTOL = 1e-6
 SKLEARN_LOSS_RTOL = 1e-6
 
 
+#: Seconds to wait before each timed fit. NumPy's OpenBLAS keeps its threads spinning
+#: (sched_yield) for ~0.1 s after a product, and a 2-thread fit started in that window
+#: shares a core with them: nnfast's estimator on the digits, right after the NumPy
+#: reference's fit, took 0.05-0.10 s instead of 0.03 (0.04 at 1 thread). Each trainer is
+#: timed on an otherwise idle machine, as the benchmark's separate processes are.
+SETTLE_S = 0.2
+
+
+def _settle() -> None:
+    time.sleep(SETTLE_S)
+
+
 def _fit(impl: ModuleType, X: Any, Y: Any, weights: Any, biases: Any, **kwargs: Any,
          ) -> tuple[list[Any], list[Any], np.ndarray, float]:
     """Train with `impl` (nnfast or nnfast.reference); return (Ws, bs, loss_curve, seconds)."""
@@ -144,6 +156,7 @@ def run_xor(epochs: int = 5000, learning_rate: float = 2.0, random_state: int = 
     result = {"X": X, "y": y, "layer_sizes": sizes, "epochs": epochs,
               "learning_rate": learning_rate, "batch_size": 4}
     for name, impl in (("nnfast", nnfast), ("reference", reference)):
+        _settle()
         Ws, bs, curve, seconds = _fit(impl, X, y, W0, b0, **kwargs)
         proba = impl.predict(X, Ws, bs, activation="logistic", out_activation="logistic")[:, 0]
         predicted = (proba >= 0.5).astype(np.float64)
@@ -196,6 +209,7 @@ def run_digits(epochs: int = 30, learning_rate: float = 0.5, batch_size: int = 2
     result = {"layer_sizes": sizes, "epochs": epochs, "learning_rate": learning_rate,
               "batch_size": batch_size, "n_train": X_train.shape[0], "n_test": X_test.shape[0]}
     for name, impl in (("nnfast", nnfast), ("reference", reference)):
+        _settle()
         if progress is None:
             Ws, bs, curve, seconds = _fit(impl, X_train, Y_train, W0, b0, **kwargs)
         else:
@@ -247,6 +261,7 @@ def run_sklearn_digits(epochs: int = 30, learning_rate: float = 0.5, batch_size:
                   momentum=0.0, nesterovs_momentum=False)
     result: dict[str, Any] = {"params": params, "epochs": epochs}
     for name, cls in (("nnfast", MLPClassifier), ("sklearn", SkMLPClassifier)):
+        _settle()
         clf = cls(**params)
         t0 = time.perf_counter()
         with warnings.catch_warnings():
