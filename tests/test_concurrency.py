@@ -493,8 +493,9 @@ def test_a_team_that_does_not_pay_runs_on_its_leader_alone():
     show the team does not pay (here the worker's share takes 4x thread 0's, 80 against 20
     us: too short a wait to be a stall); equal shares of 100 us pay, and stay with the
     worker."""
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("a team needs 2 CPUs")
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (cpus or 1) < 2:
+        pytest.skip("a team needs 2 CPUs for this process")
     before = nnfast._core.get_num_threads()
     nnfast._core.set_num_threads(2)
     try:
@@ -505,7 +506,7 @@ def test_a_team_that_does_not_pay_runs_on_its_leader_alone():
                 break
         assert r["team_size"] == 2
         assert r["share1_threads"][6] == 1, "the worker never ran its share in 5 tries"
-        assert (r["stalls"], r["unpaid"]) == (1, 0), r
+        assert r["stalls"] >= 1 and r["unpaid"] == 0, r
         assert r["share1_threads"][7] == 0 and r["jobs_alone"] >= 1, r
 
         r = probe(1000, 20.0, 60.0, -1, 0.0)
