@@ -328,9 +328,12 @@ void one_thread_after_fork() {
 // `sleep_ms`; which OpenMP thread ran share 1 of each job, and what the calling thread's
 // Lateness counted (it starts afresh and is restored afterwards).
 py::dict team_probe(int jobs, double work_us, double extra_us, int slow_job, double sleep_ms) {
+  // Bounded so that no call runs past ~11 s: jobs x (work_us + extra_us) <= 1e7 us.
   if (jobs < 1 || jobs > 100000 || !(work_us >= 0 && work_us <= 1e4) ||
-      !(extra_us >= 0 && extra_us <= 1e4) || !(sleep_ms >= 0 && sleep_ms <= 1000))
-    fail("team_probe: 1 <= jobs <= 1e5, 0 <= work_us, extra_us <= 1e4, 0 <= sleep_ms <= 1000");
+      !(extra_us >= 0 && extra_us <= 1e4) || !(jobs * (work_us + extra_us) <= 1e7) ||
+      !(sleep_ms >= 0 && sleep_ms <= 1000))
+    fail("team_probe: 1 <= jobs <= 1e5, 0 <= work_us, extra_us <= 1e4, jobs * (work_us + "
+         "extra_us) <= 1e7, 0 <= sleep_ms <= 1000");
   std::vector<int> ran(std::size_t(jobs), -1);
   int size = 1;
   const nnfast::Lateness saved = nnfast::t_lateness;

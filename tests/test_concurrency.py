@@ -500,6 +500,8 @@ def test_a_team_that_does_not_pay_runs_on_its_leader_alone():
     nnfast._core.set_num_threads(2)
     try:
         probe = nnfast._core._team_probe
+        with pytest.raises(ValueError, match="team_probe"):  # bounded: no call runs for hours
+            probe(100000, 1e4, 0.0, -1, 0.0)
         for _ in range(5):  # the slow share must be the worker's (it may start late)
             r = probe(12, 200.0, 0.0, 6, 30.0)
             if r["share1_threads"][6] == 1:
