@@ -323,6 +323,15 @@ void one_thread_after_fork() {
   if (nnfast::g_teams_started.load()) nnfast::g_forked_after_teams.store(true);
 #endif
 }
+// What a thread's Lateness (team.h) counted: the stalls, the unpaid samples, the jobs run alone.
+py::dict lateness_counts(const nnfast::Lateness& l) {
+  py::dict out;
+  out["stalls"] = l.stalls;
+  out["unpaid"] = l.unpaid;
+  out["jobs_alone"] = l.jobs_alone;
+  return out;
+}
+
 // A test hook for team.h's Lateness: `jobs` jobs of two shares in one team, share 0 busy for
 // `work_us`, share 1 for `work_us` + `extra_us`, and share 1 of job `slow_job` then sleeping
 // `sleep_ms`; which OpenMP thread ran share 1 of each job, and what the calling thread's
@@ -359,12 +368,9 @@ py::dict team_probe(int jobs, double work_us, double extra_us, int slow_job, dou
       }
     });
   }
-  py::dict out;
+  py::dict out = lateness_counts(nnfast::t_lateness);
   out["team_size"] = size;
   out["share1_threads"] = ran;
-  out["stalls"] = nnfast::t_lateness.stalls;
-  out["unpaid"] = nnfast::t_lateness.unpaid;
-  out["jobs_alone"] = nnfast::t_lateness.jobs_alone;
   nnfast::t_lateness = saved;
   return out;
 }
@@ -409,17 +415,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("_team_probe", &team_probe, py::arg("jobs"), py::arg("work_us"), py::arg("extra_us"),
         py::arg("slow_job"), py::arg("sleep_ms"),
         "Test hook: a team's jobs with one slow share (team.h's stalls).");
-  m.def(
-      "_team_lateness",
-      [] {
-        const nnfast::Lateness& l = nnfast::t_lateness;
-        py::dict out;
-        out["stalls"] = l.stalls;
-        out["unpaid"] = l.unpaid;
-        out["jobs_alone"] = l.jobs_alone;
-        return out;
-      },
-      "Diagnostics: how often the teams this thread led ran it alone (team.h), and why.");
+  m.def("_team_lateness", [] { return lateness_counts(nnfast::t_lateness); },
+        "Diagnostics: how often the teams this thread led ran it alone (team.h), and why.");
   m.def("get_num_threads", [] { return nnfast::max_threads(); },
         "Threads the kernels may use for calls made from this Python thread.");
   m.def("config", [] {

@@ -66,9 +66,12 @@ struct Lateness {
     team_ticks += ticks;
     alone_ticks += own * used;
     if (++samples < kSamples) return;
-    if (10 * team_ticks > 9 * alone_ticks) ++unpaid, go_alone();
-    team_ticks = alone_ticks = 0;
-    samples = 0;
+    if (10 * team_ticks > 9 * alone_ticks) {
+      ++unpaid;
+      go_alone();
+    } else {
+      restart_samples();
+    }
   }
   void stalled() { ++stalls, go_alone(); }
 
@@ -82,6 +85,9 @@ struct Lateness {
     last_alone = now;
     alone_until = now + alone_for;
     jobs_in_team = 0;
+    restart_samples();
+  }
+  void restart_samples() {
     team_ticks = alone_ticks = 0;
     samples = 0;
   }

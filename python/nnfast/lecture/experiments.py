@@ -25,8 +25,8 @@ LOSS_RTOL = 1e-6
 SKLEARN_LOSS_RTOL = 1e-6
 
 
-#: Seconds to wait before each timed fit. NumPy's OpenBLAS keeps its threads spinning
-#: (sched_yield) for ~0.1 s after a product, and a 2-thread fit started in that window
+#: Seconds to wait before each timed fit. NumPy's OpenBLAS keeps its threads polling
+#: for ~0.1 s after a product (OPENBLAS_THREAD_TIMEOUT), and a 2-thread fit started in that window
 #: shares a core with them: nnfast's estimator on the digits, right after the NumPy
 #: reference's fit, took 0.05-0.10 s instead of 0.03 (0.04 at 1 thread). Each trainer is
 #: timed on an otherwise idle machine, as the benchmark's separate processes are.
