@@ -6,6 +6,8 @@
 
 #include <exception>
 #include <memory>
+#include <new>
+#include <vector>
 
 #include "team.h"
 
@@ -17,6 +19,26 @@ namespace nnfast {
 
 // Signed 64-bit sizes everywhere: products like m * n overflow 32 bits on real data.
 using index_t = std::int64_t;
+
+// A training step's buffers start on a cache line. With malloc's 16 bytes, the boundary
+// between two threads' halves of a 64-wide row fell inside a line that both wrote at every
+// step, and a row's vectors straddled lines (small, float32: 4 % faster at 1 and 2 threads).
+template <typename T>
+struct LineAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kLine{64};
+  LineAllocator() = default;
+  template <typename U>
+  LineAllocator(const LineAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kLine)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kLine); }
+  template <typename U>
+  bool operator==(const LineAllocator<U>&) const noexcept { return true; }
+  template <typename U>
+  bool operator!=(const LineAllocator<U>&) const noexcept { return false; }
+};
+template <typename T>
+using line_vector = std::vector<T, LineAllocator<T>>;
 
 // Whether this process has run an OpenMP team, and whether it is a child of fork() made
 // after that (set by bindings.cpp's atfork handler). GNU libgomp's thread pool does not

@@ -69,9 +69,9 @@ void predict(T* out, const T* X, index_t m, const Network<T>& net) {
 // every batch.
 template <typename T>
 struct Workspace {
-  std::vector<std::vector<T>> A;  // A[l] : batch x n_(l+1); the last holds the logits, then probabilities
-  std::vector<T> Xb, Yb, wb;      // the gathered batch when rows come in a given order
-  std::vector<T> dZ, dA, dW, db;  // reused across layers, sized for the widest layer
+  std::vector<line_vector<T>> A;  // A[l] : batch x n_(l+1); the last holds the logits, then probabilities
+  line_vector<T> Xb, Yb, wb;      // the gathered batch when rows come in a given order
+  line_vector<T> dZ, dA, dW, db;  // reused across layers, sized for the widest layer
   std::vector<T*> As, dWs, dbs;   // per-layer pointers into the buffers above
 
   Workspace(const Network<T>& net, index_t batch, index_t k, bool gather) {
