@@ -518,3 +518,28 @@ def test_a_team_that_does_not_pay_runs_on_its_leader_alone():
         assert r["unpaid"] == 0 and sum(r["share1_threads"]) >= 200, r
     finally:
         nnfast._core.set_num_threads(before)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_loss_and_bias_sums_split_in_a_team_keep_the_bits(dtype, weighted):
+    """Inside an epoch's team the element-wise passes split from far less work than outside
+    (common.h's threads_for_elems): the softmax loss of a 200 x 10 batch (64-row chunks) and
+    the bias sums of its 200 x 100 hidden layer (whole columns per thread) go to two
+    threads. The weights, biases and every epoch's loss stay bitwise those of one thread,
+    with and without sample weights (the loss's row-by-row path)."""
+    X, Y = training_problem([64, 100, 10], "softmax", dtype, 600, 5)
+    w = np.random.default_rng(5).uniform(0.2, 2.0, 600) if weighted else None
+    Ws0, bs0 = nnfast.init_params([64, 100, 10], "relu", random_state=5, dtype=dtype)
+    before = nnfast._core.get_num_threads()
+    runs = []
+    try:
+        for threads in (1, 2):
+            nnfast._core.set_num_threads(threads)
+            Ws, bs, curve = nnfast.train(X, Y, Ws0, bs0, learning_rate=0.1, batch_size=200,
+                                         epochs=5, activation="relu", sample_weight=w)
+            runs.append(b"".join(a.tobytes() for a in Ws + bs + [curve]))
+    finally:
+        nnfast._core.set_num_threads(before)
+    assert np.isfinite(curve).all() and curve[-1] < curve[0]
+    assert runs[0] == runs[1]

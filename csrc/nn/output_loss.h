@@ -98,7 +98,7 @@ double output_loss(T* A, T* dZ, const T* Z, const T* Y, const T* w, index_t m, i
                       w != nullptr);
     }
     partial[c] = s;
-  });
+  }, kExpCost);
   double total = 0;
   for (index_t c = 0; c < n_chunks; ++c) total += partial[c];
   return total;
