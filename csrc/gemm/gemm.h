@@ -17,8 +17,9 @@
 
 namespace nnfast::gemm {
 
-// Applied to each finished tile of C (rows [r0, r0 + rows), cols [c0, c0 + cols), at
-// tile[i * ldc + j]) while it is still in cache: the layer's bias + activation.
+// Applied to each finished block of C (rows [r0, r0 + rows), cols [c0, c0 + cols), at
+// tile[i * ldc + j]: one tile or a few, or the whole of a tiny product) while it is still
+// in cache: the layer's bias + activation.
 template <typename T>
 struct Epilogue {
   void (*apply)(const void* ctx, T* tile, index_t ldc, index_t r0, index_t c0, index_t rows,
