@@ -44,6 +44,13 @@ T* scratch(std::vector<T>& buf, index_t n) {
 // the packing would cost more than the arithmetic.
 constexpr double kTinyWork = 16384;
 
+// Tiles whose epilogue is one call (a run down a column panel in the unpacked product,
+// along a row panel in the packed one): small's 64 x 64 bias + tanh was 44 calls a step of a
+// few vectors each (in runs of 4: small 0.97, digits 0.98-0.99 at 1 thread, 0.97-1.0 at 2).
+// Whole column panels (11 tiles) made small's float64 step at 2 threads 11 % slower,
+// unexplained; 4 tiles stay within L1 in any case.
+constexpr index_t kEpilogueRun = 4;
+
 // Rows [r0, r1) and columns [c0, c1) of C by the serial BLIS loops, with this thread's own
 // packed panels (reused across calls: a training run does not allocate per product).
 template <typename T>
@@ -75,6 +82,7 @@ void gemm_block(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, 
         // ip outer: an A micro-panel stays in L1 while the B micro-panels stream past
         // from L2.
         for (index_t ip = 0; ip < m_panels; ++ip) {
+          index_t run_j0 = jc;  // the epilogue's block: this row panel, from run_j0 on
           for (index_t jp = 0; jp < n_panels; ++jp) {
             const index_t i0 = ic + ip * MR, j0 = jc + jp * NR;
             const index_t mr = std::min<index_t>(MR, r1 - i0), nr = std::min<index_t>(NR, c1 - j0);
@@ -88,7 +96,11 @@ void gemm_block(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, 
                 for (index_t j = 0; j < nr; ++j)
                   c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
             }
-            if (ep && last_k) ep->apply(ep->ctx, c, ldc, i0, j0, mr, nr);
+            // Once per run of up to kEpilogueRun tiles along the row panel (kEpilogueRun).
+            if (ep && last_k && (jp + 1 == n_panels || j0 + nr - run_j0 == kEpilogueRun * NR)) {
+              ep->apply(ep->ctx, C + i0 * ldc + run_j0, ldc, i0, run_j0, mr, j0 + nr - run_j0);
+              run_j0 = j0 + nr;
+            }
           }
         }
       }
@@ -140,12 +152,6 @@ void gemm_blocked(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda
     }
   });
 }
-
-// Tiles of one column panel whose epilogue is one call: small's 64 x 64 bias + tanh was
-// 44 calls a step of a few vectors each (in runs of 4: small 0.97, digits 0.98-0.99 at 1
-// thread, 0.97-1.0 at 2). Whole panels (11 tiles) made small's float64 step at 2 threads 11 %
-// slower, unexplained; 4 tiles of 6 rows stay within L1 in any case.
-constexpr index_t kEpilogueRun = 4;
 
 // Small products read in place (gemm/sup.h): tiles with the B panel outer, so
 // that it stays in L1 while the rows of A stream past, split across threads in order.
