@@ -31,13 +31,12 @@ template <> const KernelSet<double>& kernels<double>() { return g_f64; }
 
 inline index_t ceil_div(index_t a, index_t b) { return (a + b - 1) / b; }
 
-// Aligned scratch in a buffer that grows as needed and is kept (thread-local at its uses).
+// Scratch on a cache line (common.h's line_vector) that grows as needed and is kept
+// (thread-local at its uses).
 template <typename T>
-T* scratch(std::vector<T>& buf, index_t n) {
-  // 64 extra elements so the start can be aligned to a cache line.
-  if (buf.size() < static_cast<size_t>(n + 64)) buf.resize(static_cast<size_t>(n + 64));
-  auto p = reinterpret_cast<std::uintptr_t>(buf.data());
-  return reinterpret_cast<T*>((p + 63) & ~std::uintptr_t(63));
+T* scratch(line_vector<T>& buf, index_t n) {
+  if (buf.size() < static_cast<size_t>(n)) buf.resize(static_cast<size_t>(n));
+  return buf.data();
 }
 
 // Products below this many multiply-adds skip packing (gemm/tiny.h): for a 2-3-1 network
@@ -58,7 +57,7 @@ void gemm_block(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, 
                 const T* B, index_t ldb, bool tb, index_t r0, index_t r1, index_t c0,
                 index_t c1, index_t K, index_t KC, bool accumulate, const Epilogue<T>* ep) {
   const int MR = k.MR, NR = k.NR;
-  thread_local std::vector<T> a_buf, b_buf;
+  thread_local line_vector<T> a_buf, b_buf;
   T* ap = scratch(a_buf, std::min(k.MC, ceil_div(r1 - r0, MR) * MR) * KC);
   T* bp = scratch(b_buf, std::min(k.NC, ceil_div(c1 - c0, NR) * NR) * KC);
   for (index_t jc = c0; jc < c1; jc += k.NC) {
@@ -96,7 +95,7 @@ void gemm_block(const Kernel<T>& k, T* C, index_t ldc, const T* A, index_t lda, 
                 for (index_t j = 0; j < nr; ++j)
                   c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
             }
-            // Once per run of up to kEpilogueRun tiles along the row panel (kEpilogueRun).
+            // Once per run of up to kEpilogueRun tiles along the row panel.
             if (ep && last_k && (jp + 1 == n_panels || j0 + nr - run_j0 == kEpilogueRun * NR)) {
               ep->apply(ep->ctx, C + i0 * ldc + run_j0, ldc, i0, run_j0, mr, j0 + nr - run_j0);
               run_j0 = j0 + nr;
@@ -164,17 +163,18 @@ void gemm_sup(const SupKernel<T>& k, T* C, index_t ldc, const T* A, index_t lda,
   parallel_region(threads_for(2.0 * double(M) * double(N) * double(K)), [&](int t, int nth) {
     index_t lo, hi;
     static_range(m_panels * n_panels, t, nth, lo, hi);
-    // The epilogue runs once per run of up to kEpilogueRun tiles down one column panel,
-    // not per tile (see kEpilogueRun).
-    index_t run_i0 = 0;
+    // The epilogue's block: this column panel, from row run_i0 on.
+    index_t run_i0 = (lo % m_panels) * k.MR;
     for (index_t u = lo; u < hi; ++u) {
       const index_t i0 = (u % m_panels) * k.MR, j0 = (u / m_panels) * k.NR;
       const int mr = int(std::min<index_t>(k.MR, M - i0)), nr = int(std::min<index_t>(k.NR, N - j0));
       T* c = C + i0 * ldc + j0;
       k.tile(K, A + i0 * rsa, rsa, csa, B + j0, ldb, c, ldc, accumulate, mr, nr);
-      if (u == lo || i0 == 0 || i0 - run_i0 == kEpilogueRun * k.MR) run_i0 = i0;
-      if (ep && (u + 1 == hi || i0 + mr == M || i0 + mr - run_i0 == kEpilogueRun * k.MR))
+      // Once per run of up to kEpilogueRun tiles down the column panel.
+      if (ep && (u + 1 == hi || i0 + mr == M || i0 + mr - run_i0 == kEpilogueRun * k.MR)) {
         ep->apply(ep->ctx, C + run_i0 * ldc + j0, ldc, run_i0, j0, i0 + mr - run_i0, nr);
+        run_i0 = i0 + mr == M ? 0 : i0 + mr;
+      }
     }
   });
 }
