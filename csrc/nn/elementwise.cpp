@@ -172,33 +172,109 @@ NNFAST_AVX2_F __m256 tanh8(__m256 x) {
   const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
   return _mm256_blendv_ps(out, x, _mm256_cmp_ps(ax, _mm256_set1_ps(C::kTiny), _CMP_NGE_UQ));
 }
-// Lanes [0, min(left, 8)) set: the tail of a row goes through the same arithmetic as the rest.
-NNFAST_AVX2_F __m256i tail_mask8(index_t left) {
-  const int n = left < 8 ? int(left) : 8;
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+// float64 tanh on AVX2 by hand: vtanh's u / (u + 2), u = e^(2|x|) - 1 = 2^k (e^r - 1) +
+// (2^k - 1), with vtanh's reduction and degree (so its accuracy: 4.4 ulp at most against
+// tanhl over 1 M arguments, as vtanh) but a shorter dependency chain: y = 2|x| is formed
+// beside the rounding of 2|x|/ln2 rather than before it, the polynomial is Estrin's in fused
+// multiply-adds (vtanh is compiled with -ffp-contract=off), r 2^k is formed beside it and u
+// is one multiply-add. The loop is bound by latency, not by its ports: 2.4 -> 1.5 ns an
+// element over a 64 x 64 block (C loop, best of 7). AVX2 has no 16-entry permute, so the
+// AVX-512 version's table of 2^(j/16) would take gathers (2.0 ns measured).
+NNFAST_AVX2_F __m256d tanh4d(__m256d x) {
+  using E = ExpTraits<double>;
+  const __m256d round = _mm256_set1_pd(E::kRound), one = _mm256_set1_pd(1.0);
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  // min(20, |x|): vminpd returns its second operand when either is NaN, so NaN flows through
+  // to the result; tanh is 1 in float64 from 19.1 on.
+  const __m256d a = _mm256_min_pd(_mm256_set1_pd(20.0), _mm256_andnot_pd(sign, x));
+  const __m256d t = _mm256_fmadd_pd(a, _mm256_set1_pd(2 * 1.4426950408889634), round);
+  const __m256d y = _mm256_add_pd(a, a);
+  const __m256d k = _mm256_sub_pd(t, round);
+  __m256d r = _mm256_fnmadd_pd(k, _mm256_set1_pd(E::kLn2Hi), y);
+  r = _mm256_fnmadd_pd(k, _mm256_set1_pd(E::kLn2Lo), r);
+  // e^r - 1 = r Σ r^i / (i + 1)!, i = 0..12 (vexpm1's degree), by Estrin's scheme.
+  const double* c = kInvFact + 1;
+  const __m256d r2 = _mm256_mul_pd(r, r), r4 = _mm256_mul_pd(r2, r2), r8 = _mm256_mul_pd(r4, r4);
+  __m256d c2[6];  // c[2i] + c[2i+1] r
+  for (int i = 0; i < 6; ++i)
+    c2[i] = _mm256_fmadd_pd(r, _mm256_set1_pd(c[2 * i + 1]), _mm256_set1_pd(c[2 * i]));
+  const __m256d c03 = _mm256_fmadd_pd(r2, c2[1], c2[0]), c47 = _mm256_fmadd_pd(r2, c2[3], c2[2]);
+  const __m256d c8b = _mm256_fmadd_pd(r2, c2[5], c2[4]);
+  const __m256d c07 = _mm256_fmadd_pd(r4, c47, c03);
+  const __m256d c8c = _mm256_fmadd_pd(r4, _mm256_set1_pd(c[12]), c8b);
+  const __m256d p = _mm256_fmadd_pd(r8, c8c, c07);
+  // 2^k from the low bits of t (k >= 0, as in reduce_ln2); r 2^k is exact.
+  const __m256i kb = _mm256_sub_epi64(_mm256_castpd_si256(t), _mm256_castpd_si256(round));
+  const __m256d scale = _mm256_castsi256_pd(
+      _mm256_slli_epi64(_mm256_add_epi64(kb, _mm256_set1_epi64x(E::kBias)), E::kMantissa));
+  const __m256d u = _mm256_fmadd_pd(_mm256_mul_pd(scale, r), p, _mm256_sub_pd(scale, one));
+  const __m256d tanh_a = _mm256_div_pd(u, _mm256_add_pd(u, _mm256_set1_pd(2.0)));
+  return _mm256_or_pd(tanh_a, _mm256_and_pd(sign, x));  // x's sign on tanh|x|
 }
-__attribute__((target("avx2,fma"))) void avx2_tanh_forward(float* A, const float* Z, index_t n, Act act,
-                                                           float slope) {
-  if (act != Act::Tanh) return avx2_forward<float>(A, Z, n, act, slope);
+// What the AVX2 tanh loops below need of each precision. mask(left): lanes [0, min(left,
+// kLanes)), so the tail of a row goes through the same arithmetic as the rest.
+template <typename T> struct Avx2Tanh;
+template <> struct Avx2Tanh<float> {
+  using V = __m256;
+  static constexpr index_t kLanes = 8;
+  static NNFAST_AVX2_F __m256i mask(index_t left) {
+    const int n = left < 8 ? int(left) : 8;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static NNFAST_AVX2_F V load(const float* p) { return _mm256_loadu_ps(p); }
+  static NNFAST_AVX2_F void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static NNFAST_AVX2_F V load(__m256i m, const float* p) { return _mm256_maskload_ps(p, m); }
+  static NNFAST_AVX2_F void store(float* p, __m256i m, V v) { _mm256_maskstore_ps(p, m, v); }
+  static NNFAST_AVX2_F V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static NNFAST_AVX2_F V tanh(V x) { return tanh8(x); }
+};
+template <> struct Avx2Tanh<double> {
+  using V = __m256d;
+  static constexpr index_t kLanes = 4;
+  static NNFAST_AVX2_F __m256i mask(index_t left) {
+    const long long n = left < 4 ? left : 4;
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static NNFAST_AVX2_F V load(const double* p) { return _mm256_loadu_pd(p); }
+  static NNFAST_AVX2_F void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static NNFAST_AVX2_F V load(__m256i m, const double* p) { return _mm256_maskload_pd(p, m); }
+  static NNFAST_AVX2_F void store(double* p, __m256i m, V v) { _mm256_maskstore_pd(p, m, v); }
+  static NNFAST_AVX2_F V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static NNFAST_AVX2_F V tanh(V x) { return tanh4d(x); }
+};
+template <typename T>
+__attribute__((target("avx2,fma"))) void avx2_tanh_forward(T* A, const T* Z, index_t n, Act act,
+                                                           T slope) {
+  using O = Avx2Tanh<T>;
+  if (act != Act::Tanh) return avx2_forward<T>(A, Z, n, act, slope);
   index_t i = 0;
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(A + i, tanh8(_mm256_loadu_ps(Z + i)));
+  for (; i + O::kLanes <= n; i += O::kLanes) O::store(A + i, O::tanh(O::load(Z + i)));
   if (i < n) {
-    const __m256i m = tail_mask8(n - i);
-    _mm256_maskstore_ps(A + i, m, tanh8(_mm256_maskload_ps(Z + i, m)));
+    const __m256i m = O::mask(n - i);
+    O::store(A + i, m, O::tanh(O::load(m, Z + i)));
   }
 }
-__attribute__((target("avx2,fma"))) void avx2_tanh_bias(float* z, index_t ldz, const float* b,
-                                                        index_t rows, index_t n, Act act, float slope) {
-  if (act != Act::Tanh) return avx2_bias<float>(z, ldz, b, rows, n, act, slope);
-  for (index_t r = 0; r < rows; ++r, z += ldz) {
-    index_t i = 0;
-    for (; i + 8 <= n; i += 8)
-      _mm256_storeu_ps(z + i, tanh8(_mm256_add_ps(_mm256_loadu_ps(z + i), _mm256_loadu_ps(b + i))));
-    if (i < n) {
-      const __m256i m = tail_mask8(n - i);
-      const __m256 v = _mm256_add_ps(_mm256_maskload_ps(z + i, m), _mm256_maskload_ps(b + i, m));
-      _mm256_maskstore_ps(z + i, m, tanh8(v));
-    }
+// Column by column (a vector wide), rows innermost: the tanh's constants outnumber the
+// registers, and GCC re-broadcasts and spills them in the preheader of the innermost loop,
+// so that loop should be the long one (a run of the unpacked product's tiles is 24 rows of
+// 8 values: row by row, the spills came every 2 vectors and made the float64 tanh 1.8x
+// slower than over the same values in one flat run).
+template <typename T>
+__attribute__((target("avx2,fma"))) void avx2_tanh_bias(T* z, index_t ldz, const T* b,
+                                                        index_t rows, index_t n, Act act, T slope) {
+  using O = Avx2Tanh<T>;
+  if (act != Act::Tanh) return avx2_bias<T>(z, ldz, b, rows, n, act, slope);
+  index_t i = 0;
+  for (; i + O::kLanes <= n; i += O::kLanes) {
+    const typename O::V bi = O::load(b + i);
+    for (index_t r = 0; r < rows; ++r)
+      O::store(z + r * ldz + i, O::tanh(O::add(O::load(z + r * ldz + i), bi)));
+  }
+  if (i < n) {
+    const __m256i m = O::mask(n - i);
+    const typename O::V bi = O::load(m, b + i);
+    for (index_t r = 0; r < rows; ++r)
+      O::store(z + r * ldz + i, m, O::tanh(O::add(O::load(m, z + r * ldz + i), bi)));
   }
 }
 #undef NNFAST_AVX2_F
@@ -216,9 +292,11 @@ void select_vec_ops(gemm::Isa isa) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   if (isa == gemm::Isa::Avx2) {
     g_f32 = avx2_f32();
-    g_f32.forward = avx2_tanh_forward;
-    g_f32.bias_forward = avx2_tanh_bias;
+    g_f32.forward = avx2_tanh_forward<float>;
+    g_f32.bias_forward = avx2_tanh_bias<float>;
     g_f64 = avx2_f64();
+    g_f64.forward = avx2_tanh_forward<double>;
+    g_f64.bias_forward = avx2_tanh_bias<double>;
   } else if (isa == gemm::Isa::Avx512) {
     g_f32 = avx512_f32();
     g_f32.forward = avx512_tanh_forward<float>;
