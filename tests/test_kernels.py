@@ -325,8 +325,10 @@ def test_output_loss_extreme_logits(head, dtype):
 # One layer
 # ---------------------------------------------------------------------------
 
+# (2, 5, 41): fewer rows than vectors in a row, and a tail (the AVX2 bias + tanh loop's
+# row-by-row order).
 LAYER_SHAPES = [(1, 1, 1), (1, 5, 3), (7, 1, 4), (63, 64, 65), (65, 13, 1), (200, 64, 100),
-                (3, 257, 9)]
+                (3, 257, 9), (2, 5, 41)]
 
 
 @pytest.mark.parametrize("activation", HIDDEN + ["softmax"])

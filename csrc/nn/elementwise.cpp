@@ -254,27 +254,33 @@ __attribute__((target("avx2,fma"))) void avx2_tanh_forward(T* A, const T* Z, ind
     O::store(A + i, m, O::tanh(O::load(m, Z + i)));
   }
 }
-// Column by column (a vector wide), rows innermost: the tanh's constants outnumber the
-// registers, and GCC re-broadcasts and spills them in the preheader of the innermost loop,
-// so that loop should be the long one (a run of the unpacked product's tiles is 24 rows of
-// 8 values: row by row, the spills came every 2 vectors and made the float64 tanh 1.8x
-// slower than over the same values in one flat run).
+// The tanh's constants outnumber the registers, and GCC re-broadcasts and spills them in the
+// preheader of the innermost loop, so that loop runs the long way: down the rows for a run
+// of the unpacked product's tiles (24 rows of 8 float64 values: row by row, the spills came
+// every 2 vectors and made the float64 tanh 1.8x slower than over the same values in one
+// flat run), along the row for the packed product's (6 rows of up to 64 values).
 template <typename T>
 __attribute__((target("avx2,fma"))) void avx2_tanh_bias(T* z, index_t ldz, const T* b,
                                                         index_t rows, index_t n, Act act, T slope) {
   using O = Avx2Tanh<T>;
   if (act != Act::Tanh) return avx2_bias<T>(z, ldz, b, rows, n, act, slope);
-  index_t i = 0;
-  for (; i + O::kLanes <= n; i += O::kLanes) {
-    const typename O::V bi = O::load(b + i);
+  const index_t full = n - n % O::kLanes;  // columns in whole vectors
+  if (rows >= full / O::kLanes) {
+    for (index_t i = 0; i < full; i += O::kLanes) {
+      const typename O::V bi = O::load(b + i);
+      for (index_t r = 0; r < rows; ++r)
+        O::store(z + r * ldz + i, O::tanh(O::add(O::load(z + r * ldz + i), bi)));
+    }
+  } else {
     for (index_t r = 0; r < rows; ++r)
-      O::store(z + r * ldz + i, O::tanh(O::add(O::load(z + r * ldz + i), bi)));
+      for (index_t i = 0; i < full; i += O::kLanes)
+        O::store(z + r * ldz + i, O::tanh(O::add(O::load(z + r * ldz + i), O::load(b + i))));
   }
-  if (i < n) {
-    const __m256i m = O::mask(n - i);
-    const typename O::V bi = O::load(m, b + i);
+  if (full < n) {
+    const __m256i m = O::mask(n - full);
+    const typename O::V bi = O::load(m, b + full);
     for (index_t r = 0; r < rows; ++r)
-      O::store(z + r * ldz + i, m, O::tanh(O::add(O::load(m, z + r * ldz + i), bi)));
+      O::store(z + r * ldz + full, m, O::tanh(O::add(O::load(m, z + r * ldz + full), bi)));
   }
 }
 #undef NNFAST_AVX2_F
