@@ -122,6 +122,60 @@ def test_tiny_gemm_paths_match_naive_oracle(shape, trans_a, trans_b, dtype):
         assert_close(C, want, dtype, scale=scale)
 
 
+def _matvec_in_tiny_order(A, b, c0):
+    """tiny.h's A (m x k) · b for a contiguous b, element by element in NumPy: 16 partial
+    sums (p = l, l + 16, ...), then halves added (l and l + 8, those by fours, by twos),
+    then added to c0; every operation rounded in A's dtype."""
+    m, k = A.shape
+    out = np.empty(m, A.dtype)
+    for i in range(m):
+        part = np.zeros(16, A.dtype)
+        for p0 in range(0, k, 16):
+            prod = A[i, p0:p0 + 16] * b[p0:p0 + 16]
+            part[:prod.size] = part[:prod.size] + prod
+        h = part
+        while h.size > 1:
+            h = h[:h.size // 2] + h[h.size // 2:]
+        out[i] = c0[i] + h[0]
+    return out
+
+
+def _at_vector_in_tiny_order(A, b, c0):
+    """tiny.h's Aᵀ (A is k x m) · b into a contiguous C: C(i) + ((a0 b0 + a1 b1) + (a2 b2 +
+    a3 b3)) for each group of four rows, then the rows left one at a time."""
+    k = A.shape[0]
+    c = c0.copy()
+    k4 = k - k % 4
+    for p in range(0, k4, 4):
+        c = c + ((A[p] * b[p] + A[p + 1] * b[p + 1]) + (A[p + 2] * b[p + 2] + A[p + 3] * b[p + 3]))
+    for p in range(k4, k):
+        c = c + A[p] * b[p]
+    return c
+
+
+@pytest.mark.parametrize("m,k", [(64, 64), (100, 100), (45, 37), (3, 5), (33, 16), (130, 2)])
+def test_tiny_one_column_products_sum_in_their_documented_order(m, k, dtype):
+    """The one-unit output layer's two products (A · w forward, Aᵀ · dZ for dW) hold their
+    partial sums in vectors; each C(i) must still be the sum in tiny.h's fixed order, to the
+    bit, against that order written out in NumPy (a partial sum's -0 included: C = +0 + s
+    without accumulate)."""
+    rng = np.random.default_rng(m * 131 + k)
+    A = rand(rng, (m, k), dtype)
+    A[0, : min(k, 3)] = -0.0
+    w = rand(rng, (k, 1), dtype)
+    At = rand(rng, (k, m), dtype)
+    dz = rand(rng, (k, 1), dtype)
+    for accumulate in (False, True):
+        c0 = rand(rng, (m, 1), dtype)
+        base = c0[:, 0] if accumulate else np.zeros(m, dtype)
+        C = c0.copy()
+        _core.gemm(C, A, w, False, False, accumulate)
+        np.testing.assert_array_equal(C[:, 0], _matvec_in_tiny_order(A, w[:, 0], base))
+        C = c0.copy()
+        _core.gemm(C, At, dz, True, False, accumulate)
+        np.testing.assert_array_equal(C[:, 0], _at_vector_in_tiny_order(At, dz[:, 0], base))
+
+
 # ---------------------------------------------------------------------------
 # Activations, softmax, the fused output losses
 # ---------------------------------------------------------------------------

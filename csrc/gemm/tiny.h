@@ -4,6 +4,7 @@
 // in an order fixed by the shape alone, never by the ISA or the thread count.
 #pragma once
 #include <algorithm>
+#include <cstring>
 
 #include "common.h"
 
@@ -13,7 +14,58 @@
 #define NNFAST_TINY inline
 #endif
 
+// Vectors wider than the ISA's registers are passed and returned in memory where no AVX is
+// enabled, which GCC warns of (-Wpsabi) at every use; everything here is inlined into its
+// ISA's wrapper, so no call carries a vector across an ABI boundary.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace nnfast::gemm::detail {
+
+// N values of T as one vector of GCC's and Clang's vector extensions (the build's
+// compilers): element-wise arithmetic that the compiler maps onto the ISA's registers.
+// (A typedef in a class: GCC drops the attribute from an alias template.)
+template <typename T, int N>
+struct VecOf {
+  typedef T type __attribute__((vector_size(N * sizeof(T))));
+};
+template <typename T, int N>
+using Vec = typename VecOf<T, N>::type;
+
+template <typename V, typename T>
+NNFAST_TINY V load(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// The sum of v's N lanes by halves: the first half plus the second, lane by lane, until
+// one lane is left.
+template <typename T, int N>
+NNFAST_TINY T sum_by_halves(Vec<T, N> v) {
+  if constexpr (N == 1) {
+    return v[0];
+  } else {
+    Vec<T, N / 2> lo, hi;
+    std::memcpy(&lo, &v, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+    return sum_by_halves<T, N / 2>(lo + hi);
+  }
+}
+
+// Lanes [0, n) of the NV vectors v (n < NV * W) from p, the others +0. Lane by lane at
+// constant indices, so that the vectors are built in registers: written to memory and read
+// back as vectors, they waited for the stores to retire (~35 cycles a row of a product).
+template <typename V, int NV, typename T>
+NNFAST_TINY void tail_of(V (&v)[NV], const T* p, int n) {
+  constexpr int W = int(sizeof(V) / sizeof(T));
+  for (int k = 0; k < NV; ++k) v[k] = V{};
+#pragma GCC unroll 16
+  for (int l = 0; l < NV * W; ++l)
+    if (l < n) v[l / W][l % W] = p[l];
+}
 
 template <typename T>
 NNFAST_TINY void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, const T* B,
@@ -31,40 +83,83 @@ NNFAST_TINY void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, 
     }
     return;
   }
-  if (!accumulate)
-    for (index_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
   if (N == 1 && !ta && (tb || ldb == 1)) {
     // Matrix-vector with a contiguous vector: each dot product in kLanes partial sums that
-    // vectorise along p, added in a fixed order at the end (the same order on every ISA).
-    constexpr index_t kLanes = 16;
+    // vectorise along p, then halves added pairwise down to one (part[l] + part[l + 8],
+    // then those by fours, ...): the same order on every ISA. The sums are vectors of the
+    // compiler's, so they stay in registers (as an array, with the reduction in scalar
+    // code, a 64 x 64 product took twice as long). The short last stretch of p goes
+    // through the same arithmetic from zero-padded vectors: a partial sum starts at +0 and
+    // so is never -0, and adding +0 * +0 leaves it as it is.
+    constexpr int kLanes = 16, W = 32 / int(sizeof(T)), NV = kLanes / W;  // 32-byte vectors
+    using V = Vec<T, W>;
+    const index_t full = K - K % kLanes;
+    const int tail = int(K - full);
+    V b_tail[NV];
+    tail_of(b_tail, B + full, tail);
     for (index_t i = 0; i < M; ++i) {
       const T* a = A + i * lda;
-      T part[kLanes] = {};
-      index_t p = 0;
-      for (; p + kLanes <= K; p += kLanes)
-        for (index_t l = 0; l < kLanes; ++l) part[l] += a[p + l] * B[p + l];
-      for (index_t l = 0; p + l < K; ++l) part[l] += a[p + l] * B[p + l];
-      // Halves added pairwise, written out level by level: a loop over the width compiled
-      // to a chain of scalar adds through memory, a quarter of this function's time.
-      T h8[8], h4[4];
-      for (index_t l = 0; l < 8; ++l) h8[l] = part[l] + part[l + 8];
-      for (index_t l = 0; l < 4; ++l) h4[l] = h8[l] + h8[l + 4];
-      C[i * ldc] += (h4[0] + h4[2]) + (h4[1] + h4[3]);
-    }
-  } else if (N == 1 && ta) {  // Aᵀ times a vector (dW of a one-unit output layer): along rows of A
-    index_t p = 0;
-    if (ldc == 1) {
-      // A contiguous C: four rows of A per pass, summed before they reach C, so that C is
-      // read and written a quarter as often (each pass waits on the last one's store).
-      for (; p + 4 <= K; p += 4) {
-        const T* a = A + p * lda;
-        const T b0 = B[tb ? p : p * ldb], b1 = B[tb ? p + 1 : (p + 1) * ldb];
-        const T b2 = B[tb ? p + 2 : (p + 2) * ldb], b3 = B[tb ? p + 3 : (p + 3) * ldb];
-        for (index_t i = 0; i < M; ++i)
-          C[i] += (a[i] * b0 + a[lda + i] * b1) + (a[2 * lda + i] * b2 + a[3 * lda + i] * b3);
+      V part[NV];
+      for (int v = 0; v < NV; ++v) part[v] = V{};
+      for (index_t p = 0; p < full; p += kLanes)
+        for (int v = 0; v < NV; ++v) part[v] += load<V>(a + p + v * W) * load<V>(B + p + v * W);
+      if (tail) {
+        V a_tail[NV];
+        tail_of(a_tail, a + full, tail);
+        for (int v = 0; v < NV; ++v) part[v] += a_tail[v] * b_tail[v];
       }
+      // Lanes l and l + kLanes / 2 first, then the halves of that, and so on.
+      for (int n = NV / 2; n >= 1; n /= 2)
+        for (int v = 0; v < n; ++v) part[v] += part[v + n];
+      const T sum = sum_by_halves<T, W>(part[0]);
+      // Without accumulate, C = +0 + the sum, as if C had been zeroed first (-0 becomes +0).
+      T* c = C + i * ldc;
+      *c = (accumulate ? *c : T(0)) + sum;
     }
-    for (; p < K; ++p) {
+    return;
+  }
+  if (N == 1 && ta && ldc == 1) {
+    // Aᵀ times a vector into a contiguous C (dW of a one-unit output layer), along rows of
+    // A: each C(i) = C(i) + the rows' products four at a time, ((p0 + p1) + (p2 + p3)), then
+    // the rows left one by one. Blocks of kBlock vectors of C stay in registers through all
+    // the rows (C once in memory per pass was ~3x slower: a product of 64 x 64 is 16
+    // passes); the block's end, fewer than kBlock vectors, goes element by element.
+    constexpr int W = 32 / int(sizeof(T)), kBlock = 4;  // 32-byte vectors
+    using V = Vec<T, W>;
+    const index_t K4 = K - K % 4;
+    const auto b = [&](index_t p) { return B[tb ? p : p * ldb]; };
+    index_t i0 = 0;
+    for (; i0 + kBlock * W <= M; i0 += kBlock * W) {
+      V acc[kBlock];
+      for (int v = 0; v < kBlock; ++v) acc[v] = accumulate ? load<V>(C + i0 + v * W) : V{};
+      for (index_t p = 0; p < K4; p += 4) {
+        const T* a = A + p * lda + i0;
+        const T b0 = b(p), b1 = b(p + 1), b2 = b(p + 2), b3 = b(p + 3);
+        for (int v = 0; v < kBlock; ++v) {
+          const T* av = a + v * W;
+          acc[v] += (load<V>(av) * b0 + load<V>(av + lda) * b1) +
+                    (load<V>(av + 2 * lda) * b2 + load<V>(av + 3 * lda) * b3);
+        }
+      }
+      for (index_t p = K4; p < K; ++p)
+        for (int v = 0; v < kBlock; ++v) acc[v] += load<V>(A + p * lda + i0 + v * W) * b(p);
+      std::memcpy(C + i0, acc, sizeof acc);
+    }
+    for (index_t i = i0; i < M; ++i) {
+      T c = accumulate ? C[i] : T(0);
+      for (index_t p = 0; p < K4; p += 4) {
+        const T* a = A + p * lda + i;
+        c += (a[0] * b(p) + a[lda] * b(p + 1)) + (a[2 * lda] * b(p + 2) + a[3 * lda] * b(p + 3));
+      }
+      for (index_t p = K4; p < K; ++p) c += A[p * lda + i] * b(p);
+      C[i] = c;
+    }
+    return;
+  }
+  if (!accumulate)
+    for (index_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+  if (N == 1 && ta) {  // Aᵀ times a vector (dW of a one-unit output layer): along rows of A
+    for (index_t p = 0; p < K; ++p) {
       const T b = B[tb ? p : p * ldb];
       const T* a = A + p * lda;
       for (index_t i = 0; i < M; ++i) C[i * ldc] += a[i] * b;
@@ -95,3 +190,7 @@ NNFAST_TINY void gemm_tiny(T* C, index_t ldc, const T* A, index_t lda, bool ta, 
 }
 
 }  // namespace nnfast::gemm::detail
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
