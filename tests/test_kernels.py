@@ -62,15 +62,19 @@ def test_matmul_empty_dimensions(dtype):
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
 @pytest.mark.parametrize("m,k,n", [(37, 300, 23), (37, 300, 10), (50, 400, 16), (300, 70, 1),
                                    (37, 300, 40), (20, 64, 40), (11, 200, 23), (1, 500, 40),
+                                   (45, 120, 7), (70, 90, 11),
                                    (9, 1000, 33), (300, 600, 40), (200, 1100, 10)])
 def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, m, k, n, dtype):
     """The blocked kernels against the triple loop kept as oracle in csrc/gemm, accumulating
-    into C. On AVX-512 and AVX2 the first eight shapes (without trans_b) take the unpacked
+    into C. On AVX-512 and AVX2 the first ten shapes (without trans_b) take the unpacked
     kernel for small products, in full and partial tiles of one, two and (float64 on
     AVX-512) three vectors (each a specialisation of gemm/sup.h's tile; rows 16-19, 8-10 and
     the single row in the shorter tiles of a short last panel), the rest the packed one; at
-    most 16 columns wide (AVX-512), the narrow tile. .ci/sanitize runs this file under every
-    ISA the CPU has."""
+    most 16 columns wide (AVX-512), the narrow tile. On AVX2, with trans_a and n at most 12
+    and not a whole number of vectors (10, 1, 7, 11), the column kernel (sup_cols: groups of
+    up to 6 columns; blocks of rows whole, partial, and with an empty second vector at
+    m = 37 in float32 and m = 300 in float64). .ci/sanitize runs this file under every ISA
+    the CPU has."""
     rng = np.random.default_rng(7)
     A = rand(rng, (k, m) if trans_a else (m, k), dtype)
     B = rand(rng, (n, k) if trans_b else (k, n), dtype)
@@ -84,7 +88,8 @@ def test_blocked_gemm_matches_naive_oracle(trans_a, trans_b, m, k, n, dtype):
 
 
 @pytest.mark.parametrize("trans_a,trans_b", [(False, False), (False, True), (True, False)])
-@pytest.mark.parametrize("m,k,n", [(260, 700, 300), (130, 300, 2050), (1030, 520, 70)])
+@pytest.mark.parametrize("m,k,n", [(260, 700, 300), (130, 300, 2050), (1030, 520, 70),
+                                   (300, 200, 10)])
 def test_blocked_gemm_is_bitwise_identical_at_any_thread_count(trans_a, trans_b, m, k, n, dtype):
     """Each thread multiplies its own block of C, and the K blocks depend on K alone, so the
     grid the threads form (here 1, 2, 3, 7 and 16 of them) never changes a bit of C."""

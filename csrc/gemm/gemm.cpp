@@ -179,6 +179,32 @@ void gemm_sup(const SupKernel<T>& k, T* C, index_t ldc, const T* A, index_t lda,
   });
 }
 
+// Aᵀ · B with B a few columns wide (gemm/sup.h's sup_cols): blocks of MR_cols rows of C,
+// split across threads in order, each block's epilogue as soon as it is done.
+template <typename T>
+void gemm_sup_cols(const SupKernel<T>& k, T* C, index_t ldc, const T* A, index_t lda,
+                   const T* B, index_t ldb, index_t M, index_t N, index_t K, bool accumulate,
+                   const Epilogue<T>* ep) {
+  const index_t blocks = ceil_div(M, k.MR_cols);
+  parallel_region(threads_for(2.0 * double(M) * double(N) * double(K)), [&](int t, int nth) {
+    index_t lo, hi;
+    static_range(blocks, t, nth, lo, hi);
+    for (index_t u = lo; u < hi; ++u) {
+      const index_t i0 = u * k.MR_cols;
+      const int mr = int(std::min<index_t>(k.MR_cols, M - i0));
+      k.cols(K, A + i0, lda, B, ldb, C + i0 * ldc, ldc, accumulate, mr, int(N));
+      if (ep) ep->apply(ep->ctx, C + i0 * ldc, ldc, i0, 0, mr, N);
+    }
+  });
+}
+
+// Whether the column kernel serves an unpacked Aᵀ · B better than the tile: B at most
+// kColsMaxN columns wide and not a whole number of vectors (the tile then fills every lane).
+template <typename T>
+bool prefer_sup_cols(const SupKernel<T>& k, bool ta, index_t N) {
+  return ta && k.cols && N <= kColsMaxN && N % (k.MR_cols / 2) != 0;
+}
+
 // Whether the unpacked kernel serves this product better than packing: B must not be
 // transposed (its rows are read as vectors), and the product small enough that packing
 // cannot pay for itself. Measured on AVX-512 (float32, 1 thread): unpacked 1.1-2x faster up
@@ -205,7 +231,10 @@ void gemm(T* C, index_t ldc, const T* A, index_t lda, bool trans_a, const T* B, 
     return;
   }
   if (ks.sup.tile && prefer_sup(M, N, K, trans_b)) {
-    gemm_sup(ks.sup, C, ldc, A, lda, trans_a, B, ldb, M, N, K, accumulate, ep);
+    if (prefer_sup_cols(ks.sup, trans_a, N))
+      gemm_sup_cols(ks.sup, C, ldc, A, lda, B, ldb, M, N, K, accumulate, ep);
+    else
+      gemm_sup(ks.sup, C, ldc, A, lda, trans_a, B, ldb, M, N, K, accumulate, ep);
     return;
   }
   const Kernel<T>& k = N <= ks.narrow.NR ? ks.narrow : ks.main;

@@ -60,8 +60,8 @@ constexpr int kRows = 6;
 
 }  // namespace
 
-SupKernel<float> avx2_sup_f32() { return make_sup<Ymm<float>, kRows, 2, float>(); }
-SupKernel<double> avx2_sup_f64() { return make_sup<Ymm<double>, kRows, 2, double>(); }
+SupKernel<float> avx2_sup_f32() { return make_sup<Ymm<float>, kRows, 2, float, true>(); }
+SupKernel<double> avx2_sup_f64() { return make_sup<Ymm<double>, kRows, 2, double, true>(); }
 
 }  // namespace nnfast::gemm
 #endif

@@ -36,10 +36,20 @@ struct Kernel {
 template <typename T>
 using SupTile = void (*)(index_t kc, const T* a, index_t rsa, index_t csa, const T* b,
                          index_t ldb, T* c, index_t ldc, bool accumulate, int mr, int nr);
+// The unpacked kernel for op(A) = Aᵀ and B a few columns wide (gemm/sup.h's sup_cols): rows
+// [0, mr) (mr <= MR_cols) and all n <= kColsMaxN columns of C (= or +=) Aᵀ · B, with
+// Aᵀ(i, p) = a[p * lda + i] (a row of A is contiguous along C's column) and B(p, j) =
+// b[p * ldb + j].
+constexpr int kColsMaxN = 12;
+template <typename T>
+using SupCols = void (*)(index_t kc, const T* a, index_t lda, const T* b, index_t ldb, T* c,
+                         index_t ldc, bool accumulate, int mr, int n);
 template <typename T>
 struct SupKernel {
   SupTile<T> tile;  // null where the ISA has none
   int MR, NR;
+  SupCols<T> cols = nullptr;  // null where the ISA has none
+  int MR_cols = 0;            // rows of C per call (two vectors)
 };
 
 // The driver's scratch for edge tiles holds the largest register tile of any ISA.

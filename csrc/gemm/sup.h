@@ -1,4 +1,5 @@
-// The unpacked ("sup") tile for small products, written once for every ISA that has one:
+// The unpacked ("sup") tile for small products, written once for every ISA that has one
+// (and, below it, the column kernel for Aᵀ · B with B a few columns wide):
 // a kRows-row tile of C = op(A) · B with op(A)(i, p) = a[i*rsa + p*csa] (either orientation
 // of A) and B(p, j) = b[p*ldb + j] (B not transposed, so that a row of the tile is one or
 // two contiguous vector loads). Partial tiles are handled in the kernel: columns past nr by
@@ -129,10 +130,75 @@ NNFAST_SUP_TARGET void sup_kernel(index_t kc, const T* a, index_t rsa, index_t c
   }
 }
 
-// The ISA's SupKernel for T, with vector traits Z and kRows x kVecs tiles.
-template <typename Z, int kRows, int kVecs, typename T>
+// Rows [0, mr) (mr <= 2 vectors) and columns [0, J) of C = Aᵀ · B, Aᵀ(i, p) = a[p * lda + i]:
+// the rows of C in two vectors, read whole from a row of A, times a broadcast of each of
+// B's J values, 2 J accumulators (J <= 6: 15 of AVX2's 16 registers). For B a few columns
+// wide, where sup_tile holds its columns in vectors and leaves most lanes idle (digits'
+// 100 x 10 dW from 200 rows: 10 of 16). Each C(i, j) sums p = 0, 1, ..., kc - 1 in order,
+// one fused multiply-add each from zero, as sup_tile does: the same bits.
+template <typename Z, int J, bool kWhole, typename T>
+NNFAST_SUP_INLINE void sup_cols_tile(index_t kc, const T* a, index_t lda, const T* b,
+                                     index_t ldb, T* c, index_t ldc, bool accumulate, int mr) {
+  using V = typename Z::V;
+  constexpr int W = Z::kLanes;
+  const typename Z::Mask m0 = Z::first(mr), m1 = Z::first(mr - W);
+  V acc[2][J];
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j) acc[0][j] = Z::zero(), acc[1][j] = Z::zero();
+  for (index_t p = 0; p < kc; ++p) {
+    const V a0 = kWhole ? Z::load(a) : Z::load(m0, a);
+    const V a1 = kWhole ? Z::load(a + W) : Z::load(m1, a + W);
+#pragma GCC unroll 8
+    for (int j = 0; j < J; ++j) {
+      const V bj = Z::set1(b[j]);
+      acc[0][j] = Z::fma(a0, bj, acc[0][j]);
+      acc[1][j] = Z::fma(a1, bj, acc[1][j]);
+    }
+    a += lda;
+    b += ldb;
+  }
+  // C's rows are J values apart: through a small buffer, one value at a time.
+  alignas(64) T out[J][2 * W];
+#pragma GCC unroll 8
+  for (int j = 0; j < J; ++j) Z::store(out[j], acc[0][j]), Z::store(out[j] + W, acc[1][j]);
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < J; ++j) {
+      T* ci = c + i * ldc + j;
+      *ci = accumulate ? *ci + out[j][i] : out[j][i];
+    }
+}
+
+// All n <= kColsMaxN columns, in as few groups of at most 6 as possible, of equal width.
+template <typename Z, typename T>
+NNFAST_SUP_TARGET void sup_cols(index_t kc, const T* a, index_t lda, const T* b, index_t ldb,
+                                T* c, index_t ldc, bool accumulate, int mr, int n) {
+  const int groups = (n + 5) / 6, width = (n + groups - 1) / groups;
+  const bool whole = mr == 2 * Z::kLanes;
+  for (int j0 = 0; j0 < n; j0 += width) {
+    const int nj = n - j0 < width ? n - j0 : width;
+#define NNFAST_SUP_COLS(NJ)                                                                  \
+  case NJ:                                                                                   \
+    if (whole) sup_cols_tile<Z, NJ, true>(kc, a, lda, b + j0, ldb, c + j0, ldc, accumulate, mr); \
+    else sup_cols_tile<Z, NJ, false>(kc, a, lda, b + j0, ldb, c + j0, ldc, accumulate, mr);      \
+    break;
+    switch (nj) {
+      NNFAST_SUP_COLS(1) NNFAST_SUP_COLS(2) NNFAST_SUP_COLS(3)
+      NNFAST_SUP_COLS(4) NNFAST_SUP_COLS(5) NNFAST_SUP_COLS(6)
+    }
+#undef NNFAST_SUP_COLS
+  }
+}
+
+// The ISA's SupKernel for T, with vector traits Z and kRows x kVecs tiles; with kCols, the
+// column kernel too.
+template <typename Z, int kRows, int kVecs, typename T, bool kCols = false>
 SupKernel<T> make_sup() {
-  return {sup_kernel<Z, kRows, kVecs, T>, kRows, kVecs * Z::kLanes};
+  if constexpr (kCols) {
+    return {sup_kernel<Z, kRows, kVecs, T>, kRows, kVecs * Z::kLanes, sup_cols<Z, T>,
+            2 * Z::kLanes};
+  } else {
+    return {sup_kernel<Z, kRows, kVecs, T>, kRows, kVecs * Z::kLanes};
+  }
 }
 
 }  // namespace
