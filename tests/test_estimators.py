@@ -356,6 +356,16 @@ def test_partial_fit_label_errors_like_sklearn():
     assert not hasattr(MLPClassifier(solver="lbfgs"), "partial_fit")
 
 
+def test_shuffling_with_another_bit_generator_is_a_clear_type_error():
+    X, y = _clf_data()
+    est = MLPClassifier(**{**FAST, "random_state": np.random.RandomState(np.random.PCG64(1))})
+    with pytest.raises(TypeError, match="MT19937.*PCG64"):
+        est.fit(X, y)
+    # without shuffling the generator only draws the initial weights, as in scikit-learn
+    est.set_params(shuffle=False).fit(X, y)
+    assert all(np.isfinite(w).all() for w in est.coefs_ + est.intercepts_)
+
+
 BAD_PARAMS = [dict(hidden_layer_sizes=0), dict(hidden_layer_sizes=(4, -1)), dict(activation="elu"),
               dict(solver="newton"), dict(alpha=-1), dict(batch_size=0), dict(learning_rate="x"),
               dict(learning_rate_init=0), dict(max_iter=0), dict(momentum=1.5), dict(beta_1=1),

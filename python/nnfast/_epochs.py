@@ -86,9 +86,12 @@ def run_epochs(X, Y, sample_weight, Ws, bs, config, state, *, act, head, negativ
     curve = []  # grows an epoch at a time: max_iter may be far beyond the epochs that run
     rng = None
     if random_state is not None and order is None:
-        name, key, pos, has_gauss, cached = random_state.get_state()
-        if name != "MT19937":
-            raise TypeError(f"random_state must be a MT19937 RandomState; got {name}")
+        saved = random_state.get_state()  # a dict, not the legacy tuple, for other generators
+        if not (isinstance(saved, tuple) and saved[0] == "MT19937"):
+            name = saved.get("bit_generator") if isinstance(saved, dict) else type(saved).__name__
+            raise TypeError("shuffling needs random_state to be None, an int or a RandomState "
+                            f"of MT19937 (NumPy's default); got a RandomState of {name}")
+        name, key, pos, has_gauss, cached = saved
         rng = np.empty(key.size + 1, dtype=np.uint32)
         rng[:-1], rng[-1] = key, pos
     if is_sparse(X):
