@@ -196,6 +196,24 @@ def binarize_labels(binarizer: Any, y: Any, block_rows: int | None = None) -> np
     return out
 
 
+def decode_labels(binarizer: Any, y_pred: FloatArray) -> npt.NDArray[Any]:
+    """``binarizer.inverse_transform(y_pred)`` for a fitted LabelBinarizer and a network's
+    outputs y_pred, (n,) for one output or (n, k): for the default binarizer (labels 0 / 1,
+    dense) of two or more classes, binary or multiclass, directly as inverse_transform
+    computes it (classes[y_pred > 0.5]; classes[argmax of each row], the first maximum),
+    without its checks (~35 us, a third of predicting a few rows); otherwise by it."""
+    classes = getattr(binarizer, "classes_", None)
+    if (_default_binarizer(binarizer) and not getattr(binarizer, "sparse_input_", True)
+            and isinstance(classes, np.ndarray) and classes.ndim == 1 and classes.size >= 2
+            and isinstance(y_pred, np.ndarray) and y_pred.dtype.kind == "f"):
+        if binarizer.y_type_ == "binary" and y_pred.ndim == 1:
+            return classes[(y_pred > 0.5).astype(np.intp)]
+        if (binarizer.y_type_ == "multiclass" and y_pred.ndim == 2
+                and y_pred.shape[1] == classes.size):
+            return classes[np.argmax(y_pred, axis=1)]
+    return binarizer.inverse_transform(y_pred)
+
+
 def same_shape(a: FloatArray, b: FloatArray, name_a: str, name_b: str) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{name_a} has shape {a.shape} but {name_b} has shape {b.shape}; they must match")

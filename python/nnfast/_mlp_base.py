@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import threading
+import weakref
 from contextlib import contextmanager
 from itertools import chain
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import sklearn
 from sklearn.base import (
     BaseEstimator,
     _fit_context,
@@ -26,6 +29,7 @@ from sklearn.utils._param_validation import (
     InvalidParameterError,
     Options,
     StrOptions,
+    validate_parameter_constraints,
 )
 from sklearn.utils.optimize import _check_optimize_result
 from sklearn.utils.validation import (
@@ -42,7 +46,7 @@ except ImportError as exc:  # pragma: no cover - scikit-learn < 1.6
     raise ImportError("nnfast's estimators need scikit-learn >= 1.6 (validate_data, estimator "
                       f"tags); this is scikit-learn {sklearn.__version__}") from exc
 
-from . import _checks, _codes, _core, _inference, _lbfgs
+from . import _checks, _codes, _core, _inference, _lbfgs, functional
 from ._stochastic import STOCHASTIC_SOLVERS, StochasticSolverMixin
 
 if TYPE_CHECKING:
@@ -78,6 +82,48 @@ def exclusive_fit(method: Method) -> Method:
             with _FITTING_LOCK:
                 _FITTING.discard(key)
     return run  # type: ignore[return-value]  # functools.wraps: the signature is method's
+
+# _valid_as_is's "no y" (prediction), distinct from fit's y=None, which validate_data refuses.
+_NO_Y: Any = object()
+
+# Each estimator class's parameter names, sorted, as BaseEstimator._get_param_names gives them.
+_PARAM_NAMES: weakref.WeakKeyDictionary[type, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+# (class, constraints, name, type, value) of parameter values found valid (_validate_params);
+# bounded, so that a sweep over many values cannot grow it without end.
+_VALID_PARAMS: set[tuple[Any, ...]] = set()
+_MAX_VALID_PARAMS = 4096
+_SCALARS = (int, float, str, bool, type(None))
+
+
+def _param_key(cls, name, value):
+    """The memo key of a parameter value, or None for a value that is not memoised (one that
+    could change after being checked, or whose equality is not its identity's: lists,
+    arrays, generators, callables)."""
+    if type(value) in _SCALARS or (type(value) is tuple and all(type(v) is int for v in value)):
+        return (cls, id(cls._parameter_constraints.get(name)), name, type(value), value)
+    return None
+
+
+def _fresh_random_state(seed, previous):
+    """check_random_state(seed). For an int seed that is np.random.RandomState(seed), whose
+    construction costs ~125 us (a tenth of a small fit: NumPy seeds a throwaway generator
+    first); reseeding `previous`, the last fit's generator, gives the same state (legacy
+    seeding, no cached Gaussian) in ~2 us. Only when nothing else holds that generator
+    (CPython's reference count: the estimator's, this frame's and getrefcount's own), so
+    no one can see it change."""
+    if (isinstance(seed, (Integral, np.integer)) and not isinstance(seed, (bool, np.bool_))
+            and 0 <= seed < 2**32 and type(previous) is np.random.RandomState
+            and hasattr(sys, "getrefcount") and sys.getrefcount(previous) <= 3):
+        try:
+            previous.seed(int(seed))  # (a TypeError when its bit generator is not MT19937)
+        except TypeError:
+            pass
+        else:
+            return previous
+    return check_random_state(seed)
+
 
 def _cpu_count():
     if hasattr(os, "process_cpu_count"):
@@ -154,6 +200,40 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         self.time_budget = time_budget
         self.n_jobs = n_jobs
         self.reduction_chunks = reduction_chunks
+
+    @classmethod
+    def _get_param_names(cls):
+        # scikit-learn reads __init__'s signature on every get_params (~70 us, most of
+        # _validate_params and a tenth of a small fit; clone and repr call it too). A class's
+        # signature does not change: it is read once per class.
+        names = _PARAM_NAMES.get(cls)
+        if names is None:
+            names = _PARAM_NAMES[cls] = tuple(super()._get_param_names())
+        return list(names)
+
+    def _validate_params(self):
+        # scikit-learn's check of every parameter against its constraints (~90 us a fit,
+        # most of it building the constraint objects again). Each parameter's validity
+        # depends on its own value alone, so the values found valid before (scalars and
+        # tuples of ints, keyed by type and value: 1, 1.0 and True differ) are not checked
+        # again; the others go to scikit-learn's check, in the same order, so the first
+        # invalid one raises scikit-learn's own error.
+        cls = type(self)
+        params = self.get_params(deep=False)
+        unchecked = {}
+        for name, value in params.items():
+            key = _param_key(cls, name, value)
+            if key is None or key not in _VALID_PARAMS:
+                unchecked[name] = value
+        if unchecked:
+            validate_parameter_constraints(self._parameter_constraints, unchecked,
+                                           caller_name=cls.__name__)
+            if len(_VALID_PARAMS) > _MAX_VALID_PARAMS:
+                _VALID_PARAMS.clear()
+            for name, value in unchecked.items():
+                key = _param_key(cls, name, value)
+                if key is not None:
+                    _VALID_PARAMS.add(key)
 
     # ------------------------------------------------------------------
     # threads, the network's shape and its parameters
@@ -246,8 +326,8 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         return dtype
 
     def _predict_params(self, x_dtype):
-        """Parameters for prediction in the dtype scikit-learn's products would give."""
-        check_is_fitted(self)
+        """Parameters for prediction in the dtype scikit-learn's products would give (the
+        callers have checked that the estimator is fitted)."""
         self._check_param_lists()
         dtype = np.result_type(x_dtype, *[np.asarray(a).dtype
                                           for a in chain(self.coefs_, self.intercepts_)])
@@ -340,7 +420,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
         self.n_outputs_ = y.shape[1]
         layer_units = [n_features] + hidden_layer_sizes + [self.n_outputs_]
 
-        self._random_state = check_random_state(self.random_state)
+        self._random_state = _fresh_random_state(self.random_state, self.__dict__.get("_random_state"))
         if first_pass:
             self._initialize(y, layer_units, X.dtype)
         dtype = self._prepare_params(layer_units)
@@ -453,9 +533,43 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
     # prediction
     # ------------------------------------------------------------------
 
+    def _valid_as_is(self, X, y=_NO_Y, reset=False):
+        """Whether validate_data(self, X[, y], reset=reset), as the estimators call it, would
+        return X and y themselves and say nothing: X a 2-D float32 / float64 ndarray in
+        native byte order with at least one row and column; y (fit's; none to predict) a
+        1-D or 2-D ndarray of integers or floats in native byte order with X's rows; only
+        finite values in both (unless scikit-learn's assume_finite is set; a scan, no
+        temporaries). Without reset, X must have the n_features_in_ columns of a fit
+        without feature names; with it, what validate_data records is recorded
+        (n_features_in_, and no feature_names_in_). Such input skips validate_data (~120
+        us, half of predicting a few rows; ~250 us of a small fit); any other takes it,
+        and with it scikit-learn's conversions, warnings and errors."""
+        if not (type(X) is np.ndarray and X.ndim == 2 and X.dtype in _checks.FLOAT_DTYPES
+                and X.shape[0] >= 1 and X.shape[1] >= 1):
+            return False
+        if not reset and (X.shape[1] != getattr(self, "n_features_in_", None)
+                          or hasattr(self, "feature_names_in_")):
+            return False
+        if y is not _NO_Y and not (type(y) is np.ndarray and y.ndim in (1, 2)
+                                  and y.dtype.kind in "iuf" and y.dtype.isnative
+                                  and y.shape[0] == X.shape[0] and y.size >= y.shape[0]):
+            return False
+        config = sklearn.get_config()
+        if config.get("array_api_dispatch", False):
+            return False
+        if not (config.get("assume_finite", False) or (
+                functional._all_finite(X)
+                and (y is _NO_Y or y.dtype.kind != "f" or functional._all_finite(y)))):
+            return False
+        if reset:
+            self.n_features_in_ = X.shape[1]
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        return True
+
     def _forward_pass_fast(self, X, check_input=True):
         """The network's output (probabilities for classifiers) for X."""
-        if check_input:
+        if check_input and not self._valid_as_is(X):
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False)
         elif not _inference.is_sparse(X):
             X = np.asarray(X)
@@ -468,6 +582,7 @@ class BaseMultilayerPerceptron(StochasticSolverMixin, BaseEstimator):
             return _inference.predict(X, Ws, bs, net.act, net.slope, net.head)
 
     def _score_with_function(self, X, y, sample_weight, score_function):
+        check_is_fitted(self)
         y_pred = self._predict(X, check_input=False)
         if np.issubdtype(y_pred.dtype, np.floating) and not np.isfinite(y_pred).all():
             return np.nan
