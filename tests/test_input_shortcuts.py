@@ -4,12 +4,14 @@ labels decoded without LabelBinarizer.inverse_transform, and an int random_state
 generator reseeded instead of rebuilt. Every observable outcome (results' bytes and dtypes,
 the fitted attributes, warnings, errors and their messages) must be the same with the
 shortcut as without it."""
+import os
 import sys
 import sysconfig
 import warnings
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 sklearn = pytest.importorskip("sklearn", minversion="1.7")
 from sklearn.preprocessing import LabelBinarizer  # noqa: E402
@@ -51,8 +53,11 @@ def _both_ways(monkeypatch, call):
     return fast, slow
 
 
-def _x_cases(X):
+def _x_cases(X, folder):
     big_endian = X.astype(">f8")
+    memmap = np.lib.format.open_memmap(os.path.join(folder, "X.npy"), mode="w+",
+                                       dtype=X.dtype, shape=X.shape)
+    memmap[:] = X
     read_only = X.copy()
     read_only.flags.writeable = False
     return {
@@ -64,14 +69,16 @@ def _x_cases(X):
         "huge": np.abs(X) * 1e307 + 1e307,  # finite values whose sum overflows
         "wrong width": X[:, :3], "no columns": X[:, :0], "no rows": X[:0], "1-D": X[:, 0],
         "3-D": X[:, :, None], "matrix": np.asmatrix(X), "complex": X + 0j,
+        "csr": sparse.csr_matrix(X), "coo": sparse.coo_matrix(X),
+        "memmap": memmap,
     }
 
 
 @pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
-def test_prediction_input_outcomes_match_validate_data(monkeypatch, Est):
+def test_prediction_input_outcomes_match_validate_data(monkeypatch, tmp_path, Est):
     X, y = _data()
     est = Est(**FAST).fit(X, y)
-    for name, Xc in _x_cases(X).items():
+    for name, Xc in _x_cases(X, tmp_path).items():
         for method in ("predict", "predict_proba") if Est is MLPClassifier else ("predict",):
             fast, slow = _both_ways(monkeypatch, lambda m=method, Xc=Xc: getattr(est, m)(Xc))
             assert fast == slow, (name, method)
@@ -81,11 +88,11 @@ def test_prediction_input_outcomes_match_validate_data(monkeypatch, Est):
         assert fast == slow
 
 
-def test_the_shortcut_is_taken_only_where_validate_data_returns_x_itself():
+def test_the_shortcut_is_taken_only_where_validate_data_returns_x_itself(tmp_path):
     X, y = _data()
     est = MLPClassifier(**FAST).fit(X, y)
     taken = []
-    for name, Xc in _x_cases(X).items():
+    for name, Xc in _x_cases(X, tmp_path).items():
         if not est._valid_as_is(Xc):
             continue
         taken.append(name)
@@ -117,13 +124,13 @@ def _fit_outcome(make, X, y, then=None):
 
 
 @pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
-def test_fit_input_outcomes_match_validate_data(monkeypatch, Est):
+def test_fit_input_outcomes_match_validate_data(monkeypatch, tmp_path, Est):
     X, y = _data()
     ys = {"int": y, "float": y * 1.5 if Est is MLPRegressor else y * 1.0,
           "2-D": np.stack([y > 0, y > 1], axis=1).astype(np.int64), "column": y[:, None],
           "nan": np.where(y > 1, np.nan, y * 1.0), "short": y[:-1], "strings": y.astype(str),
           "big-endian": y.astype(">i8"), "empty columns": y[:, None][:, :0], "list": list(y)}
-    for xname, Xc in _x_cases(X).items():
+    for xname, Xc in _x_cases(X, tmp_path).items():
         for yname, yc in ys.items() if xname in ("float64", "float32") else [("int", y)]:
             fast, slow = _both_ways(monkeypatch, _fit_outcome(lambda: Est(**FAST), Xc, yc))
             assert fast == slow, (xname, yname)
