@@ -72,9 +72,9 @@ float32 / float64 ndarray X (and numeric ndarray y) skips validate_data once a s
 it finite; binary and multiclass labels are encoded and decoded without LabelBinarizer's
 checks; parameter values found valid are not checked again; an int ``random_state``
 reseeds the last fit's generator rather than building a new one (when nothing else holds
-it). Together they take a small fit's fixed cost from ~1.1 to ~0.5 ms and predicting a few
-rows from ~0.26 to ~0.07 ms (benchmarks/overhead.py); tests/test_input_shortcuts.py checks
-each against the path it skips.
+it). Together they roughly halve a small fit's fixed cost and quarter a small
+prediction's (benchmarks/overhead.py measures both against scikit-learn);
+tests/test_input_shortcuts.py checks each shortcut against the path it skips.
 
 All fitted state is in plain attributes (NumPy arrays, numbers, lists, a LabelBinarizer and
 the optimizer of :mod:`nnfast._optimizers`), so models pickle and convert easily.
