@@ -359,8 +359,10 @@ def test_partial_fit_label_errors_like_sklearn():
 def test_shuffling_with_another_bit_generator_is_a_clear_type_error():
     X, y = _clf_data()
     est = MLPClassifier(**{**FAST, "random_state": np.random.RandomState(np.random.PCG64(1))})
-    with pytest.raises(TypeError, match="MT19937.*PCG64"):
-        est.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the TypeError alone, no NumPy warning first
+        with pytest.raises(TypeError, match="MT19937.*PCG64"):
+            est.fit(X, y)
     # without shuffling the generator only draws the initial weights, as in scikit-learn
     est.set_params(shuffle=False).fit(X, y)
     assert all(np.isfinite(w).all() for w in est.coefs_ + est.intercepts_)

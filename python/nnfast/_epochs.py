@@ -86,14 +86,15 @@ def run_epochs(X, Y, sample_weight, Ws, bs, config, state, *, act, head, negativ
     curve = []  # grows an epoch at a time: max_iter may be far beyond the epochs that run
     rng = None
     if random_state is not None and order is None:
-        saved = random_state.get_state()  # a dict, not the legacy tuple, for other generators
-        if not (isinstance(saved, tuple) and saved[0] == "MT19937"):
-            name = saved.get("bit_generator") if isinstance(saved, dict) else type(saved).__name__
+        # (the dict form: the legacy tuple warns, then fails, for another bit generator)
+        saved = random_state.get_state(legacy=False)
+        if saved["bit_generator"] != "MT19937":
             raise TypeError("shuffling needs random_state to be None, an int or a RandomState "
-                            f"of MT19937 (NumPy's default); got a RandomState of {name}")
-        name, key, pos, has_gauss, cached = saved
+                            f"of MT19937 (NumPy's default); got a RandomState of "
+                            f"{saved['bit_generator']}")
+        key = saved["state"]["key"]
         rng = np.empty(key.size + 1, dtype=np.uint32)
-        rng[:-1], rng[-1] = key, pos
+        rng[:-1], rng[-1] = key, saved["state"]["pos"]
     if is_sparse(X):
         X = _csr_rows(X.tocsr(), Y.dtype)
     s1, s2 = opt_state if opt_state is not None else (None, None)
@@ -105,5 +106,6 @@ def run_epochs(X, Y, sample_weight, Ws, bs, config, state, *, act, head, negativ
         status = FitStatus.interrupted
     finally:
         if rng is not None:
-            random_state.set_state(("MT19937", rng[:-1], int(rng[-1]), has_gauss, cached))
+            saved["state"] = {"key": rng[:-1], "pos": int(rng[-1])}
+            random_state.set_state(saved)  # (the cached Gaussian as it was)
     return status, curve
