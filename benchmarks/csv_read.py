@@ -158,18 +158,8 @@ def main(argv=None):
         f"nnfast train / script (the slower of the two train commands): {worst:.2f} "
         f"({verdict} the goal of {GOAL})."])
     print(text)
-    out = args.out or record.record_path(os.path.join(here, "results"), facts["date"],
-                                         "csv-read")
-    if out != "-":
-        record.write_record(out, text)
-        print(f"record written to {out}", file=sys.stderr)
-    if args.results_md:
-        body = text.split("\n", 2)[2]  # without the record's own title
-        if out != "-":
-            link = os.path.relpath(out, os.path.dirname(os.path.abspath(args.results_md)))
-            body = (f"Latest run: **{facts['date']} UTC** (record: "
-                    f"[{os.path.basename(link)}]({link})).\n\n" + body)
-        record.update_section(args.results_md, "csv-read", body)
+    record.publish(text, args.out, os.path.join(here, "results"), facts["date"], "csv-read",
+                   args.results_md)
     return 0 if worst <= GOAL else 1
 
 

@@ -134,18 +134,8 @@ def main(argv=None):
         f"A fresh MLPClassifier fit of 100 x 20: {goal_us:.0f} us "
         f"({'within' if met else 'BEYOND'} the goal of {FIT_GOAL_US:.0f} us)."])
     print(text)
-    out = args.out or record.record_path(os.path.join(here, "results"), facts["date"],
-                                         "overhead")
-    if out != "-":
-        record.write_record(out, text)
-        print(f"record written to {out}", file=sys.stderr)
-    if args.results_md:
-        body = text.split("\n", 2)[2]  # without the record's own title
-        if out != "-":
-            link = os.path.relpath(out, os.path.dirname(os.path.abspath(args.results_md)))
-            body = (f"Latest run: **{facts['date']} UTC** (record: "
-                    f"[{os.path.basename(link)}]({link})).\n\n" + body)
-        record.update_section(args.results_md, "overhead", body)
+    record.publish(text, args.out, os.path.join(here, "results"), facts["date"], "overhead",
+                   args.results_md)
     return 0 if met else 1
 
 

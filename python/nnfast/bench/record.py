@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shlex
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,24 @@ def write_record(path: str, text: str) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         f.write(text.rstrip() + "\n")
+
+
+def publish(text: str, out: str | None, results_dir: str, date: str, runner: str,
+            results_md: str | None) -> None:
+    """A standalone runner's record: written to `out` (default results_dir/<date>-<runner>.md;
+    '-': none), and, with results_md, its body (without the title) as that file's `runner`
+    section, headed by a link to the record."""
+    out = out or record_path(results_dir, date, runner)
+    if out != "-":
+        write_record(out, text)
+        print(f"record written to {out}", file=sys.stderr)
+    if results_md:
+        body = text.split("\n", 2)[2]  # without the record's own title
+        if out != "-":
+            link = os.path.relpath(out, os.path.dirname(os.path.abspath(results_md)))
+            body = (f"Latest run: **{date} UTC** (record: "
+                    f"[{os.path.basename(link)}]({link})).\n\n" + body)
+        update_section(results_md, runner, body)
 
 
 def update_section(path: str, key: str, text: str) -> None:
