@@ -511,11 +511,23 @@ def test_a_team_that_does_not_pay_runs_on_its_leader_alone():
         assert r["stalls"] >= 1 and r["unpaid"] == 0, r
         assert r["share1_threads"][7] == 0 and r["jobs_alone"] >= 1, r
 
-        r = probe(1000, 20.0, 60.0, -1, 0.0)
-        assert r["unpaid"] >= 1 and r["jobs_alone"] > 0, r  # (a late start may add a stall)
+        # A host that takes the worker's vCPU away stalls the team, and stretches alone
+        # after stalls (doubling to 0.25 s) can leave too few jobs in team to judge: a CI
+        # run saw 5 stalls and no sample. Each judgement gets 5 tries, as above; a team
+        # that never judges (or always misjudges) still fails all of them.
+        tries = []
+        for _ in range(5):
+            tries.append(probe(1000, 20.0, 60.0, -1, 0.0))
+            if tries[-1]["unpaid"] >= 1 and tries[-1]["jobs_alone"] > 0:
+                break
+        assert tries[-1]["unpaid"] >= 1 and tries[-1]["jobs_alone"] > 0, tries
 
-        r = probe(400, 100.0, 0.0, -1, 0.0)
-        assert r["unpaid"] == 0 and sum(r["share1_threads"]) >= 200, r
+        tries = []
+        for _ in range(5):
+            tries.append(probe(400, 100.0, 0.0, -1, 0.0))
+            if tries[-1]["unpaid"] == 0 and sum(tries[-1]["share1_threads"]) >= 200:
+                break
+        assert tries[-1]["unpaid"] == 0 and sum(tries[-1]["share1_threads"]) >= 200, tries
     finally:
         nnfast._core.set_num_threads(before)
 
