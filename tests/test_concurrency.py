@@ -502,32 +502,35 @@ def test_a_team_that_does_not_pay_runs_on_its_leader_alone():
         probe = nnfast._core._team_probe
         with pytest.raises(ValueError, match="team_probe"):  # bounded: no call runs for hours
             probe(100000, 1e4, 0.0, -1, 0.0)
-        for _ in range(5):  # the slow share must be the worker's (it may start late)
-            r = probe(12, 200.0, 0.0, 6, 30.0)
-            if r["share1_threads"][6] == 1:
-                break
+        # Each case needs the worker's vCPU free while it runs, which a shared host does
+        # not promise: a CI run saw 5 stalls and no sample, and a busy loop on the other
+        # core starves the worker of job 6 in most tries. So each case is tried again
+        # (10 ms apart) until it shows what it is for, for up to 10 s; a team that never
+        # judges, or misjudges, fails them all.
+        def first_showing(ok, *args):
+            """The first probe(*args) for which ok holds (or the last one), and a summary."""
+            tries, start = 1, time.perf_counter()
+            r = probe(*args)
+            while not ok(r) and time.perf_counter() - start < 10.0:
+                time.sleep(0.01)
+                r, tries = probe(*args), tries + 1
+            counts = {k: v for k, v in r.items() if k != "share1_threads"}
+            return r, f"{tries} tries, the last: {counts}"
+
+        # The slow share must be the worker's (it may start late, or thread 0 take it).
+        r, seen = first_showing(lambda r: r["share1_threads"][6] == 1, 12, 200.0, 0.0, 6, 30.0)
         assert r["team_size"] == 2
-        assert r["share1_threads"][6] == 1, "the worker never ran its share in 5 tries"
+        assert r["share1_threads"][6] == 1, f"the worker never ran its share: {seen}"
         assert r["stalls"] >= 1 and r["unpaid"] == 0, r
         assert r["share1_threads"][7] == 0 and r["jobs_alone"] >= 1, r
 
-        # A host that takes the worker's vCPU away stalls the team, and stretches alone
-        # after stalls (doubling to 0.25 s) can leave too few jobs in team to judge: a CI
-        # run saw 5 stalls and no sample. Each judgement gets 5 tries, as above; a team
-        # that never judges (or always misjudges) still fails all of them.
-        tries = []
-        for _ in range(5):
-            tries.append(probe(1000, 20.0, 60.0, -1, 0.0))
-            if tries[-1]["unpaid"] >= 1 and tries[-1]["jobs_alone"] > 0:
-                break
-        assert tries[-1]["unpaid"] >= 1 and tries[-1]["jobs_alone"] > 0, tries
+        r, seen = first_showing(lambda r: r["unpaid"] >= 1 and r["jobs_alone"] > 0,
+                                1000, 20.0, 60.0, -1, 0.0)
+        assert r["unpaid"] >= 1 and r["jobs_alone"] > 0, seen  # (a late start may add a stall)
 
-        tries = []
-        for _ in range(5):
-            tries.append(probe(400, 100.0, 0.0, -1, 0.0))
-            if tries[-1]["unpaid"] == 0 and sum(tries[-1]["share1_threads"]) >= 200:
-                break
-        assert tries[-1]["unpaid"] == 0 and sum(tries[-1]["share1_threads"]) >= 200, tries
+        r, seen = first_showing(lambda r: r["unpaid"] == 0 and sum(r["share1_threads"]) >= 200,
+                                400, 100.0, 0.0, -1, 0.0)
+        assert r["unpaid"] == 0 and sum(r["share1_threads"]) >= 200, seen
     finally:
         nnfast._core.set_num_threads(before)
 
